@@ -186,3 +186,8 @@ def corrupt(clean, mask):
 def shift_mask(mask: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
     """Translate a mask by ``(dy, dx)`` pixels with wrap-around (``np.roll``)."""
     return np.roll(np.asarray(mask), shift=(dy, dx), axis=(0, 1))
+
+
+#: The stripe pattern fitted on the coursework's test set (ideal part only), used to make
+#: a demo input when no test set is available.
+DEFAULT_STRIPES = StripeParams(period=4.05625, width=2.0, slant=-0.17625, phase=0.234375)

@@ -1,0 +1,359 @@
+"""Command-line interface: ``python -m mri_inpaint {info,generate,train,evaluate,check,fill,run,course-setup}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("mri_inpaint")
+
+DATA_DIR = Path("data")  # image caches (git-ignored)
+RUNS_DIR = Path("runs")  # training runs and checkpoints (git-ignored)
+WEIGHTS = Path("weights/inpaint_unet.pt")  # committed final weights
+OUTPUT = Path("test_set_nogaps.npy")  # the deliverable
+FIGURES = Path("figures")
+EVAL_SEED = 20261128  # held-out evaluation images: a seed never used for training
+EVAL_COUNT = 400
+
+
+# ---------------------------------------------------------------- shared steps
+def load_inputs(test_set: Path | None, mask_path: Path | None):
+    """Find and load the test images and their mask (given, or inferred)."""
+    from .data import find_test_set, load_mask, load_test_set
+    from .masks import infer_mask
+
+    path = find_test_set(test_set)
+    images = load_test_set(path, require_mask_inference=mask_path is None)
+    mask = load_mask(mask_path) if mask_path else infer_mask(images)
+    return path, images, mask
+
+
+def demo_inputs(n: int = 100, seed: int = 7):
+    """A stand-in test set: embedded anatomy images corrupted with the default stripe pattern."""
+    from .masks import DEFAULT_STRIPES, corrupt, stripe_mask
+    from .sources import AnatomySource
+
+    mask = stripe_mask(DEFAULT_STRIPES)
+    clean = AnatomySource().sample(n, seed)
+    return corrupt(clean, mask), mask, clean
+
+
+def image_cache(source, n: int, seed: int, root: Path, overwrite: bool = False):
+    from .cache import ImageCache
+
+    folder = root / f"{source.name}-seed{seed}"
+    return ImageCache(folder, source_name=source.name, source_params=source.params(), seed=seed,
+                      count=n, overwrite=overwrite)
+
+
+def training_images(cfg, data_dir: Path, progress: bool = True) -> np.ndarray:
+    """Build or reuse the training-image cache for ``cfg``."""
+    from .course_setup import ensure_course_importable
+    from .sources import get_source
+
+    ensure_course_importable(data_dir / "course")
+    source = get_source(cfg.source)
+    log.info("training images: %d from the %r source (cache under %s)", cfg.num_images, source.name, data_dir)
+    return image_cache(source, cfg.num_images, cfg.image_seed, data_dir).build(source, progress=progress)
+
+
+def eval_images(data_dir: Path, n: int = EVAL_COUNT) -> np.ndarray:
+    """Held-out clean images (embedded source, a seed never used for training)."""
+    from .sources import AnatomySource
+
+    source = AnatomySource()
+    return image_cache(source, n, EVAL_SEED, data_dir / "eval").build(source, progress=False)
+
+
+# ---------------------------------------------------------------- subcommands
+def cmd_info(args) -> int:
+    from .data import describe_test_set
+    from .masks import fit_stripes
+    from .sources import course_generator_available
+
+    path, images, mask = load_inputs(args.test_set, args.mask)
+    stats = describe_test_set(images, mask)
+    stripes = fit_stripes(mask)
+    print(f"test set: {path}")
+    for k, v in stats.items():
+        print(f"  {k}: {v}")
+    print(f"mask: {int(mask.sum())} missing pixels of {mask.size} ({mask.mean():.1%})")
+    print(f"stripes: period {stripes.period:.4f} px, width {stripes.width:g} px, slant {stripes.slant:+.4f} px/row, "
+          f"phase {stripes.phase:.4f}; the ideal pattern matches {1 - len(stripes.exceptions) / mask.size:.1%} "
+          f"of pixels ({len(stripes.exceptions)} exceptions stored for an exact round trip)")
+    print("training source: " + ("course generator (ese_invldm) installed" if course_generator_available()
+                                 else "embedded anatomy (course generator not installed)"))
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from .course_setup import ensure_course_importable
+    from .sources import get_source
+
+    ensure_course_importable(args.data_dir / "course")
+    kwargs = {} if args.source == "anatomy" else dict(
+        num_inference_steps=args.steps, scheduler=args.scheduler, temperature=args.temperature,
+        batch_size=args.batch_size)
+    source = get_source(args.source, **kwargs) if args.source != "auto" else get_source("auto")
+    from .cache import ImageCache
+    cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
+                       count=args.n, overwrite=args.overwrite)
+    images = cache.build(source, progress=not args.quiet)
+    print(f"{len(images)} images from the {source.name!r} source in {args.out}")
+    return 0
+
+
+def train_config(args):
+    from .train import TrainConfig
+
+    cfg = TrainConfig()
+    overrides = {k: getattr(args, k) for k in ("epochs", "num_images", "batch_size", "lr", "seed", "device",
+                                                 "source", "chans") if getattr(args, k, None) is not None}
+    return replace(cfg, **overrides)
+
+
+def cmd_train(args) -> int:
+    from .data import find_test_set, load_test_set
+    from .masks import infer_mask
+    from .train import export_weights, train
+
+    cfg = train_config(args)
+    if args.mask:
+        from .data import load_mask
+        mask = load_mask(args.mask)
+    else:
+        mask = infer_mask(load_test_set(find_test_set(args.test_set)))
+    images = training_images(cfg, args.data_dir, progress=not args.quiet)
+    state = train(cfg, images, mask, args.run_dir, resume=args.resume, progress=not args.quiet)
+    best = state["best_val"]
+    print(f"trained {len(state['history'])} epochs; best validation PSNR on the gaps {best:.2f} dB "
+          f"(checkpoints in {args.run_dir})")
+    if args.export:
+        from .train import load_checkpoint
+        best_state = load_checkpoint(Path(args.run_dir) / "best.pt")
+        export_weights(best_state, args.export, {"val": best_state["history"][best_state["epoch"]]})
+        print(f"exported weights to {args.export}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import compare_methods, default_methods, format_table
+    from .train import load_model
+    from .utils import pick_device
+
+    _, _, mask = load_inputs(args.test_set, args.mask)
+    model = load_model(args.weights, pick_device(args.device)) if args.weights else None
+    clean = eval_images(args.data_dir, args.n)
+    rows = compare_methods(clean, mask, default_methods(model, mask))
+    print(f"held-out embedded images: {len(clean)}, exact test mask ({int(mask.sum())} missing pixels)")
+    print(format_table(rows))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .adapt import real_image_check
+    from .train import load_model
+    from .utils import pick_device
+
+    _, images, mask = load_inputs(args.test_set, args.mask)
+    model = load_model(args.weights, pick_device(args.device))
+    result = real_image_check(model, images, mask)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def cmd_fill(args) -> int:
+    from .data import load_mask, load_test_set
+    from .evaluate import predict
+    from .fill import write_filled
+    from .masks import infer_mask
+    from .train import load_model
+    from .utils import pick_device
+
+    raw = np.load(args.input, allow_pickle=False) if args.input.suffix == ".npy" and args.input.exists() else None
+    images = load_test_set(args.input, require_mask_inference=args.mask is None)
+    mask = load_mask(args.mask) if args.mask else infer_mask(images)
+    model = load_model(args.weights, pick_device(args.device))
+    filled = predict(model, images, mask)
+    if raw is not None and raw.ndim == 3:  # keep the caller's layout
+        filled, images = filled[:, 0], images[:, 0]
+    write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
+    print(f"filled {len(filled)} images ({int(mask.sum())} missing pixels each) -> {args.output} (verified)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """The whole job: images, training (resumable), evaluation, real-image check, filling, figures."""
+    from .adapt import real_image_check
+    from .evaluate import compare_methods, default_methods, format_table, predict
+    from .fill import write_filled
+    from .train import build_model, export_weights, load_checkpoint, train
+    from .utils import pick_device
+
+    cfg = train_config(args)
+    demo = False
+    try:
+        path, images, mask = load_inputs(args.test_set, args.mask)
+    except FileNotFoundError as exc:
+        if args.test_set:
+            raise
+        log.warning("%s", exc)
+        print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask)")
+        images, mask, _ = demo_inputs()
+        path, demo = None, True
+    train_imgs = training_images(cfg, args.data_dir, progress=not args.quiet)
+    state = train(cfg, train_imgs, mask, args.run_dir, resume=True, progress=not args.quiet)
+    best = load_checkpoint(Path(args.run_dir) / "best.pt")
+    model = build_model(best, pick_device(cfg.device))
+    rows = compare_methods(eval_images(args.data_dir), mask, default_methods(model, mask))
+    print(format_table(rows))
+    check = real_image_check(model, images, mask)
+    print(f"real-image check (PSNR on hidden observed pixels): {check['psnr']:.2f} dB")
+    filled = predict(model, images, mask)
+    out = args.output if not demo else Path(args.run_dir) / "demo_nogaps.npy"
+    if out.exists():
+        backup = Path(args.run_dir) / f"previous_{out.name}"
+        shutil.copy2(out, backup)
+        print(f"kept the previous {out} as {backup}")
+    write_filled(out, filled, images, mask, input_path=path)
+    metrics = {"evaluation": rows, "real_image_check": check, "history": state["history"],
+               "config": asdict(cfg), "demo_input": demo}
+    (Path(args.run_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    if args.export:
+        export_weights(best, args.export, {"evaluation": rows, "real_image_check": check})
+    try:
+        from .figures import save_run_figures
+        save_run_figures(state["history"], images, filled, mask, args.figures)
+    except ImportError as exc:  # matplotlib missing: figures are optional
+        log.warning("figures skipped: %s", exc)
+    print(f"wrote {out} ({'demo input' if demo else path}); metrics in {Path(args.run_dir) / 'metrics.json'}")
+    return 0
+
+
+def cmd_course_setup(args) -> int:
+    from .course_setup import install_bundle
+
+    folder = install_bundle(args.bundle, args.data_dir / "course")
+    print(f"course generator installed from {args.bundle}: ese_invldm importable from {folder}; "
+          "install its Python requirements as the course's run.sh does")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="python -m mri_inpaint", formatter_class=fmt,
+                                     description="Fill the missing stripes of 64x64 head-MRI slices.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def inputs(p):
+        p.add_argument("--test-set", type=Path, help="corrupted test images .npy (N,1,64,64) in [0,1]; "
+                       "default: $MRI_TEST_SET, ./test_set.npy, ../shared/test_set.npy")
+        p.add_argument("--mask", type=Path, help="bool (64,64) .npy, True = missing; default: inferred from the images")
+
+    def data_dir(p):
+        p.add_argument("--data-dir", type=Path, default=DATA_DIR, help="folder of image caches")
+
+    def device(p):
+        p.add_argument("--device", default="auto", help="'auto' (CUDA if available), 'cpu' or 'cuda'")
+
+    def training(p):
+        p.add_argument("--run-dir", type=Path, default=RUNS_DIR / "main", help="folder for checkpoints and logs")
+        p.add_argument("--epochs", type=int, help="passes over the training images (default: TrainConfig)")
+        p.add_argument("--num-images", type=int, help="training images to generate, incl. validation")
+        p.add_argument("--batch-size", type=int, help="images per optimisation step")
+        p.add_argument("--lr", type=float, help="peak learning rate")
+        p.add_argument("--chans", type=int, help="U-Net channels at full resolution")
+        p.add_argument("--seed", type=int, help="training seed")
+        p.add_argument("--source", choices=("auto", "anatomy", "course"), help="training-image source")
+        p.add_argument("--export", type=Path, help="also save the best weights (small file) here")
+        p.add_argument("--device", help="'auto' (CUDA if available), 'cpu' or 'cuda'")
+
+    p = sub.add_parser("info", help="test-set statistics, mask and stripe parameters", formatter_class=fmt, parents=[common])
+    inputs(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("generate", help="fill the resumable training-image cache", formatter_class=fmt, parents=[common])
+    p.add_argument("--n", type=int, required=True, help="number of images")
+    p.add_argument("--out", type=Path, required=True, help="cache folder")
+    p.add_argument("--source", choices=("auto", "anatomy", "course"), default="auto", help="image source")
+    p.add_argument("--seed", type=int, default=1234, help="generation seed")
+    p.add_argument("--steps", type=int, default=50, help="course generator: inference steps")
+    p.add_argument("--scheduler", choices=("ddim", "ddpm"), default="ddim", help="course generator: sampler")
+    p.add_argument("--temperature", type=float, default=1.0, help="course generator: sampling temperature")
+    p.add_argument("--batch-size", type=int, default=64, help="course generator: images per batch")
+    p.add_argument("--overwrite", action="store_true", help="replace a cache made with other settings")
+    data_dir(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="train the inpainting U-Net (resumable)", formatter_class=fmt, parents=[common])
+    inputs(p)
+    data_dir(p)
+    training(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="quality table on held-out images with the exact mask", formatter_class=fmt, parents=[common])
+    inputs(p)
+    data_dir(p)
+    device(p)
+    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
+    p.add_argument("--n", type=int, default=EVAL_COUNT, help="held-out images")
+    p.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("check", help="label-free check on the real test images' observed pixels",
+                       formatter_class=fmt, parents=[common])
+    inputs(p)
+    device(p)
+    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("fill", help="fill the gaps of any corrupted image stack", formatter_class=fmt, parents=[common])
+    p.add_argument("--input", type=Path, required=True, help="corrupted images .npy, (N,1,64,64) or (N,64,64)")
+    p.add_argument("--output", type=Path, required=True, help="where to write the filled .npy")
+    p.add_argument("--mask", type=Path, help="bool (64,64) .npy, True = missing; default: inferred")
+    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    device(p)
+    p.set_defaults(func=cmd_fill)
+
+    p = sub.add_parser("run", help="the whole job: images, training, evaluation, filling", formatter_class=fmt, parents=[common])
+    inputs(p)
+    data_dir(p)
+    training(p)
+    p.add_argument("--output", type=Path, default=OUTPUT, help="filled test set .npy")
+    p.add_argument("--figures", type=Path, default=FIGURES, help="folder for figures")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("course-setup", help="install the course's diffusion generator from its bundle",
+                       formatter_class=fmt, parents=[common])
+    p.add_argument("--bundle", required=True, help="path or http(s) URL of cw1_files.zip (or its unpacked folder)")
+    data_dir(p)
+    p.set_defaults(func=cmd_course_setup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (errors: one line on stderr, status 2)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, ImportError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again (with --resume for train) to continue", file=sys.stderr)
+        return 130

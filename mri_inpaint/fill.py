@@ -1,0 +1,55 @@
+"""Fill the gaps of corrupted images with a trained network and write the result safely."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .utils import save_npy_atomic
+
+
+def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -> None:
+    """Check a filled stack against its input; raise ValueError saying what is wrong.
+
+    Checks: same shape, float32, finite, in [0, 1], observed pixels bit-identical.
+    """
+    if filled.shape != corrupted.shape:
+        raise ValueError(f"filled images have shape {filled.shape}, input has {corrupted.shape}")
+    if filled.dtype != np.float32:
+        raise ValueError(f"filled images are {filled.dtype}, expected float32")
+    if not np.isfinite(filled).all():
+        raise ValueError("filled images contain NaN or inf")
+    if filled.min() < 0 or filled.max() > 1:
+        raise ValueError(f"filled images leave [0, 1]: min {filled.min()}, max {filled.max()}")
+    observed = ~np.broadcast_to(mask, filled.shape)
+    if not np.array_equal(filled[observed], corrupted[observed]):
+        raise ValueError("observed pixels changed while filling: data consistency is broken")
+
+
+def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray, *,
+                 input_path: Path | str | None = None, overwrite: bool = True) -> Path:
+    """Verify, write atomically, reload and verify again.
+
+    Args:
+        path: output ``.npy``.
+        filled: float32 ``(N, 1, H, W)`` (or the input's ``(N, H, W)`` shape).
+        corrupted: the input images, same shape.
+        mask: bool ``(H, W)``, True where missing.
+        input_path: the input file; writing onto it is refused.
+        overwrite: allow replacing an existing output file.
+
+    Raises:
+        ValueError: the output would replace the input, or fails verification.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if path.suffix != ".npy":
+        raise ValueError(f"output {path} must end in .npy")
+    if input_path is not None and path.resolve() == Path(input_path).resolve():
+        raise ValueError(f"refusing to overwrite the input {input_path}: choose another --output")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or choose another --output")
+    verify_filled(filled, corrupted, mask)
+    save_npy_atomic(path, filled)
+    verify_filled(np.load(path, allow_pickle=False), corrupted, mask)
+    return path

@@ -1,0 +1,104 @@
+"""The inpainting network: a U-Net refining row-wise interpolation, with hard data consistency."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .baselines import row_interpolate
+
+
+class ConvBlock(nn.Module):
+    """Two 3x3 convolutions, each followed by GroupNorm and LeakyReLU."""
+
+    def __init__(self, in_chans: int, out_chans: int):
+        super().__init__()
+        groups = 8 if out_chans % 8 == 0 else 1
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_chans, out_chans, 3, padding=1, bias=False),
+            nn.GroupNorm(groups, out_chans), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(out_chans, out_chans, 3, padding=1, bias=False),
+            nn.GroupNorm(groups, out_chans), nn.LeakyReLU(0.2, inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al., 2015) with max-pool down, transposed-conv up, skip concatenation.
+
+    Args:
+        in_chans: input channels.
+        out_chans: output channels.
+        chans: channels of the first level; doubled at each pooling.
+        num_pool_layers: number of down/up-sampling steps (H and W need not be divisible:
+            odd sizes are padded and cropped back).
+    """
+
+    def __init__(self, in_chans: int = 3, out_chans: int = 1, *, chans: int = 32, num_pool_layers: int = 3):
+        super().__init__()
+        self.num_pool_layers = num_pool_layers
+        self.down = nn.ModuleList([ConvBlock(in_chans, chans)])
+        ch = chans
+        for _ in range(num_pool_layers - 1):
+            self.down.append(ConvBlock(ch, ch * 2))
+            ch *= 2
+        self.bottleneck = ConvBlock(ch, ch * 2)
+        self.up_convs, self.up_blocks = nn.ModuleList(), nn.ModuleList()
+        for _ in range(num_pool_layers):
+            self.up_convs.append(nn.ConvTranspose2d(ch * 2, ch, 2, stride=2))
+            self.up_blocks.append(ConvBlock(ch * 2, ch))
+            ch //= 2
+        self.head = nn.Conv2d(chans, out_chans, 1)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        H, W = x.shape[-2:]
+        m = 2 ** self.num_pool_layers
+        pad_h, pad_w = (-H) % m, (-W) % m
+        x = nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottleneck(x)
+        for up, block in zip(self.up_convs, self.up_blocks):
+            x = block(torch.cat([up(x), skips.pop()], dim=1))
+        return self.head(x)[..., :H, :W]
+
+
+class InpaintNet(nn.Module):
+    """Fill missing pixels; observed pixels pass through bit-identical.
+
+    The U-Net sees the corrupted image, the mask and the row-wise linear interpolation,
+    and predicts a correction to that interpolation on the missing pixels. The output is
+    clamped to [0, 1] and hard data consistency puts every observed pixel back.
+
+    Args:
+        chans, num_pool_layers: U-Net size (see :class:`UNet`).
+    """
+
+    def __init__(self, *, chans: int = 32, num_pool_layers: int = 3):
+        super().__init__()
+        self.model_args = {"chans": chans, "num_pool_layers": num_pool_layers}
+        self.unet = UNet(3, 1, chans=chans, num_pool_layers=num_pool_layers)
+        # Start as exactly the row-wise interpolation: the U-Net learns a correction to it.
+        nn.init.zeros_(self.unet.head.weight)
+        nn.init.zeros_(self.unet.head.bias)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Args: image ``(N,1,H,W)`` in [0,1] with gaps; mask ``(N,1,H,W)`` or ``(H,W)``, 1 = missing.
+
+        Returns: ``(N,1,H,W)`` in [0,1], equal to ``image`` wherever ``mask`` is 0.
+        """
+        mask = torch.as_tensor(mask, device=image.device).bool().expand_as(image)
+        image = image.masked_fill(mask, 0.0)
+        interp = row_interpolate(image, mask)
+        pred = interp + self.unet(torch.cat([image, mask.to(image.dtype), interp], dim=1))
+        return torch.where(mask, pred.clamp(0.0, 1.0), image)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

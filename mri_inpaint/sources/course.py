@@ -1,0 +1,107 @@
+"""Training images from the coursework's pre-trained diffusion model (``ese_invldm``).
+
+The model ships in the course bundle ``cw1_files.zip``, which is not part of this
+repository; install it with ``python -m mri_inpaint course-setup --bundle PATH_OR_URL``
+(see :mod:`mri_inpaint.course_setup`) or, on Colab, with the notebook's set-up cell.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import torch
+
+from .base import IMAGE_SIZE, minmax_normalise
+
+SCHEDULERS = ("ddim", "ddpm")
+
+NOT_INSTALLED = (
+    "the course generator `ese_invldm` is not importable: the course bundle "
+    "(cw1_files.zip) is not installed. Install it with "
+    "`python -m mri_inpaint course-setup --bundle PATH_OR_URL` or, on Colab, run the "
+    "notebook's set-up cell. `--source anatomy` works without it."
+)
+
+
+def course_generator_available() -> bool:
+    """Return True when the ``ese_invldm`` package can be imported (never raises)."""
+    try:
+        return importlib.util.find_spec("ese_invldm") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class CourseSource:
+    """Images sampled from the course's latent diffusion model.
+
+    Args:
+        num_inference_steps: denoising steps per sample, >= 1.
+        scheduler: ``"ddim"`` or ``"ddpm"``.
+        temperature: sampling temperature, > 0.
+        batch_size: images generated per batch, >= 1.
+
+    Raises:
+        ValueError: for an argument out of range.
+    """
+
+    name = "course"
+
+    def __init__(self, *, num_inference_steps: int = 50, scheduler: str = "ddim",
+                 temperature: float = 1.0, batch_size: int = 64) -> None:
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler={scheduler!r}: expected one of {SCHEDULERS}")
+        if int(num_inference_steps) != num_inference_steps or num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps={num_inference_steps!r}: expected an integer >= 1")
+        if not temperature > 0:
+            raise ValueError(f"temperature={temperature!r}: expected a number > 0")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r}: expected an integer >= 1")
+        self.num_inference_steps = int(num_inference_steps)
+        self.scheduler = scheduler
+        self.temperature = float(temperature)
+        self.batch_size = int(batch_size)
+
+    def params(self) -> dict:
+        """Return the settings that, with the seed, determine the samples."""
+        return {"num_inference_steps": self.num_inference_steps, "scheduler": self.scheduler,
+                "temperature": self.temperature, "batch_size": self.batch_size}
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """Generate ``n`` images with the course model.
+
+        Args:
+            n: number of images, >= 1.
+            seed: seed handed to ``ese_invldm.generate``.
+
+        Returns:
+            float32 ``(n, 1, 64, 64)``, each image min-max normalised to [0, 1].
+
+        Raises:
+            ValueError: if ``n < 1``.
+            ImportError: if the course bundle is not installed or its requirements are missing.
+            RuntimeError: if the generator returns the wrong shape or non-finite values.
+        """
+        if n < 1:
+            raise ValueError(f"n={n!r}: expected an integer >= 1")
+        try:
+            from ese_invldm import generate
+        except ImportError as exc:
+            if course_generator_available():  # found, but its own imports failed
+                raise ImportError(
+                    f"ese_invldm is installed but failed to import ({exc}); install its Python "
+                    "requirements per the course instructions (the bundle's run.sh)") from exc
+            raise ImportError(NOT_INSTALLED) from exc
+        batches = generate(num_samples=n, num_inference_steps=self.num_inference_steps,
+                           batch_size=self.batch_size, scheduler=self.scheduler,
+                           temperature=self.temperature, seed=seed)
+        if isinstance(batches, torch.Tensor):
+            batches = [batches]
+        images = torch.cat([torch.as_tensor(b).detach().cpu().float() for b in batches]).numpy()
+        if images.shape == (n, IMAGE_SIZE, IMAGE_SIZE):
+            images = images[:, None]
+        if images.shape != (n, 1, IMAGE_SIZE, IMAGE_SIZE):
+            raise RuntimeError(f"ese_invldm.generate returned shape {images.shape}; "
+                               f"expected ({n}, 1, {IMAGE_SIZE}, {IMAGE_SIZE})")
+        if not np.isfinite(images).all():
+            raise RuntimeError("ese_invldm.generate returned non-finite values")
+        return minmax_normalise(images)
