@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .utils import save_npy_atomic
+from .utils import atomic_write
 
 
 def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -> None:
@@ -28,7 +28,7 @@ def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -
 
 def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray, *,
                  input_path: Path | str | None = None, overwrite: bool = True) -> Path:
-    """Verify, write atomically, reload and verify again.
+    """Verify, write to a temporary file, reload and verify it, then rename it onto ``path``.
 
     Args:
         path: output ``.npy``.
@@ -50,6 +50,10 @@ def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, ma
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or choose another --output")
     verify_filled(filled, corrupted, mask)
-    save_npy_atomic(path, filled)
-    verify_filled(np.load(path, allow_pickle=False), corrupted, mask)
-    return path
+
+    def _write_and_check(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, filled, allow_pickle=False)
+        # Re-read the temporary file before it replaces anything: a bad write never lands.
+        verify_filled(np.load(tmp, allow_pickle=False), corrupted, mask)
+    return atomic_write(path, _write_and_check)

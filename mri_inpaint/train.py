@@ -167,8 +167,9 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start_epoch, best_val, history = state["epoch"] + 1, state["best_val"], state["history"]
-        torch.set_rng_state(state["rng"]["torch"])
-        train_loader.generator.set_state(state["rng"]["loader"])
+        # map_location moved every tensor to `device`; generator states must be CPU ByteTensors
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        train_loader.generator.set_state(state["rng"]["loader"].cpu())
         train_loader.dataset.rng.bit_generator.state = json.loads(state["rng"]["corruption"])
         log.info("resumed %s at epoch %d", last_path, start_epoch)
     elif resume:

@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from .base import IMAGE_SIZE, minmax_normalise
-from .build_anatomy import ASSET_PATH
+
+#: The embedded asset, rebuilt by ``python -m mri_inpaint.sources.build_anatomy``.
+ASSET_PATH = Path(__file__).with_name("assets") / "colin27_sagittal.npz"
 
 
 @dataclass(frozen=True)
@@ -25,16 +27,16 @@ class AnatomyParams:
     """Variation of the embedded source; defaults matched to the test images' observed pixels."""
 
     max_lateral_mm: float = 55.0  #: sagittal positions drawn uniformly within +-this of the midline
-    rotation_deg: float = 8.0  #: in-plane rotation drawn from +-this
-    scale_range: tuple[float, float] = (0.96, 1.16)  #: zoom (>1 enlarges the head)
-    aspect_jitter: float = 0.06  #: independent vertical/horizontal scale jitter (fraction)
-    shift_frac: float = 0.05  #: translation, fraction of the frame
+    rotation_deg: float = 5.0  #: in-plane rotation drawn from +-this
+    scale_range: tuple[float, float] = (0.99, 1.13)  #: zoom (>1 enlarges the head)
+    aspect_jitter: float = 0.04  #: independent vertical/horizontal scale jitter (fraction)
+    shift_frac: float = 0.025  #: translation, fraction of the frame
     elastic_frac: float = 0.025  #: elastic displacement amplitude, fraction of the frame
-    gamma_range: tuple[float, float] = (0.85, 1.6)  #: intensity gamma
-    curve_jitter: float = 0.08  #: extra random monotone intensity-curve deviation
-    bias_field: float = 0.2  #: multiplicative smooth bias amplitude
-    blur_sigma_range: tuple[float, float] = (0.0, 0.3)  #: Gaussian blur at 64 px (pixels)
-    noise_range: tuple[float, float] = (0.01, 0.04)  #: additive Gaussian noise std (after scaling to [0,1])
+    gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
+    curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
+    bias_field: float = 0.15  #: multiplicative smooth bias amplitude
+    blur_sigma_range: tuple[float, float] = (0.0, 0.2)  #: Gaussian blur at 64 px (pixels)
+    noise_range: tuple[float, float] = (0.005, 0.03)  #: additive Gaussian noise std (after scaling to [0,1])
 
 
 @lru_cache(maxsize=2)

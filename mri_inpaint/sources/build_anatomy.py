@@ -2,7 +2,7 @@
 
 The asset holds sagittal slices of the Colin27 whole-head T1 volume (``ch2.nii.gz``,
 1 mm isotropic, BSD-style licence), turned to the test images' orientation (face to the
-left, top of the head up) and framed like them, stored as uint8 at 2 mm per pixel.
+left, top of the head up) and framed like them, stored as uint8 at 1.5 mm per pixel.
 
 Run ``apt-get install mricron-data && python -m mri_inpaint.sources.build_anatomy``.
 Needs ``nibabel`` (build time only); run time needs only the ``.npz``.
@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 DEFAULT_VOLUME = Path("/usr/share/mricron/templates/ch2.nii.gz")
-ASSET_PATH = Path(__file__).with_name("assets") / "colin27_sagittal.npz"
+from .anatomy import ASSET_PATH  # noqa: E402  (where the asset is read from)
 
 #: Canonical frame, measured on the test images: the head spans ~60 of 64 columns and
 #: its vertex sits ~9 rows below the top edge, i.e. a 213 mm square view for Colin27.
@@ -24,7 +24,7 @@ FRAME_MM = 213.0
 VERTEX_MARGIN_MM = 30.0
 #: The stored slices extend the frame by this factor on every side, for augmentation.
 STORE_EXTENT = 1.25
-STORE_PIXELS = 132
+STORE_PIXELS = 176
 #: Sagittal slices kept: within this distance of the midline (mm).
 MAX_LATERAL_MM = 60
 
@@ -53,9 +53,13 @@ def build(volume_path: Path = DEFAULT_VOLUME) -> dict[str, np.ndarray]:
     cols = centre_y + side / 2 - (np.arange(STORE_PIXELS) + 0.5) * step
     zz, yy = np.meshgrid(rows, cols, indexing="ij")
     slices, offsets = [], []
-    smooth = ndimage.gaussian_filter(vol, sigma=(0, 0.8, 0.8))  # anti-alias before 2 mm sampling
+    smooth = ndimage.gaussian_filter(vol, sigma=(0, 0.5, 0.5))  # anti-alias before 1.5 mm sampling
+    # The volume stops just below the cerebellum; reflecting it downwards continues the neck
+    # instead of leaving a flat cut (elsewhere the volume's surroundings are air: zeros).
+    pad = int(np.ceil(max(0.0, -rows.min()))) + 2
+    smooth = np.pad(smooth, ((0, 0), (0, 0), (pad, 0)), mode="reflect")
     for x in range(mid_x - MAX_LATERAL_MM, mid_x + MAX_LATERAL_MM + 1):
-        plane = ndimage.map_coordinates(smooth[x], [yy, zz], order=1, cval=0.0)
+        plane = ndimage.map_coordinates(smooth[x], [yy, zz + pad], order=1, cval=0.0)
         slices.append(plane)
         offsets.append(x - mid_x)
     stack = np.stack(slices)

@@ -1,0 +1,186 @@
+"""Tests for mri_inpaint.cli: help, info, fill, error reporting, and an end-to-end train/resume/evaluate."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from mri_inpaint.cli import main
+from mri_inpaint.model import InpaintNet
+from mri_inpaint.train import TrainConfig, export_weights, load_checkpoint
+
+
+@pytest.fixture
+def weights_file(tmp_path):
+    """A tiny freshly initialised model (head nudged off zero) exported as a weights file."""
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    with torch.no_grad():
+        model.unet.head.weight.normal_(0, 0.05)
+    state = {"model": model.state_dict(), "model_args": model.model_args,
+             "config": asdict(TrainConfig(chans=8, num_pool_layers=2))}
+    path = tmp_path / "weights.pt"
+    export_weights(state, path)
+    return path
+
+
+def _one_line_error(err: str) -> str:
+    assert err.startswith("error: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def _fill(args, capsys):
+    rc = main(["fill", "--device", "cpu", "-q", *map(str, args)])
+    return rc, capsys.readouterr()
+
+
+# ---------------------------------------------------------------- parser
+@pytest.mark.parametrize("argv", [["--help"], ["fill", "--help"], ["train", "--help"], ["info", "-h"]])
+def test_help_exits_zero(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], ["bogus"], ["fill"], ["train", "--epochs", "three"]])
+def test_bad_arguments_exit_two(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("info", "generate", "train", "evaluate", "fill", "run"):
+        assert cmd in out
+
+
+# ---------------------------------------------------------------- info
+def test_info_prints_missing_pixel_count(test_set_file, mask, capsys):
+    assert main(["info", "--test-set", str(test_set_file), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert f"mask: {int(mask.sum())} missing pixels of 4096" in out
+    assert "count: 48" in out
+    assert "stripes: period 4.05" in out
+
+
+def test_info_with_explicit_mask(tmp_path, test_set_file, mask, capsys):
+    np.save(tmp_path / "mask.npy", mask)
+    assert main(["info", "--test-set", str(test_set_file), "--mask", str(tmp_path / "mask.npy"), "-q"]) == 0
+    assert f"mask: {int(mask.sum())} missing pixels" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["text", "missing", "wrong shape", "out of range"])
+def test_info_bad_input_is_one_line_error(tmp_path, content, capsys):
+    path = tmp_path / "bad.npy"
+    if content == "text":
+        path.write_text("this is not\nan array\n")
+    elif content == "wrong shape":
+        np.save(path, np.zeros((4, 32, 32), np.float32))
+    elif content == "out of range":
+        np.save(path, np.full((4, 1, 64, 64), 2.0, np.float32))
+    assert main(["info", "--test-set", str(path), "-q"]) == 2
+    captured = capsys.readouterr()
+    err = _one_line_error(captured.err)
+    assert "bad.npy" in err
+    assert captured.out == ""
+
+
+# ---------------------------------------------------------------- fill
+@pytest.mark.parametrize("layout", ["4d", "3d"])
+def test_fill_keeps_layout_and_observed_pixels(tmp_path, corrupted_images, mask, weights_file, layout, capsys):
+    images = corrupted_images if layout == "4d" else corrupted_images[:, 0]
+    src, out = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(src, images)
+    rc, captured = _fill(["--input", src, "--output", out, "--weights", weights_file], capsys)
+    assert rc == 0, captured.err
+    assert "(verified)" in captured.out
+    filled = np.load(out)
+    assert filled.shape == images.shape and filled.dtype == np.float32
+    observed = ~np.broadcast_to(mask, images.shape)
+    np.testing.assert_array_equal(filled[observed], images[observed])
+    assert np.isfinite(filled).all() and filled.min() >= 0 and filled.max() <= 1
+    assert (filled[~observed] != 0).mean() > 0.9  # the gaps were filled
+    np.testing.assert_array_equal(np.load(src), images)  # input untouched
+
+
+def test_fill_with_explicit_mask_single_image(tmp_path, corrupted_images, mask, weights_file, capsys):
+    src, out, mask_path = tmp_path / "one.npy", tmp_path / "out.npy", tmp_path / "mask.npy"
+    np.save(src, corrupted_images[:1])
+    np.save(mask_path, mask)
+    rc, captured = _fill(["--input", src, "--output", out, "--mask", mask_path, "--weights", weights_file],
+                         capsys)
+    assert rc == 0, captured.err
+    assert np.load(out).shape == (1, 1, 64, 64)
+
+
+def test_fill_missing_weights(tmp_path, test_set_file, capsys):
+    rc, captured = _fill(["--input", test_set_file, "--output", tmp_path / "out.npy",
+                          "--weights", tmp_path / "nope.pt"], capsys)
+    assert rc == 2
+    assert "nope.pt" in _one_line_error(captured.err) and "not found" in captured.err
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_fill_corrupted_weights(tmp_path, test_set_file, weights_file, capsys):
+    data = weights_file.read_bytes()
+    weights_file.write_bytes(data[: len(data) // 3])
+    rc, captured = _fill(["--input", test_set_file, "--output", tmp_path / "out.npy",
+                          "--weights", weights_file], capsys)
+    assert rc == 2
+    assert "corrupted" in _one_line_error(captured.err)
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_fill_refuses_to_overwrite_input(test_set_file, corrupted_images, weights_file, capsys):
+    rc, captured = _fill(["--input", test_set_file, "--output", test_set_file, "--weights", weights_file], capsys)
+    assert rc == 2
+    assert "refusing to overwrite the input" in _one_line_error(captured.err)
+    np.testing.assert_array_equal(np.load(test_set_file), corrupted_images)
+
+
+def test_fill_existing_output_needs_overwrite(tmp_path, test_set_file, weights_file, capsys):
+    out = tmp_path / "out.npy"
+    out.write_bytes(b"previous")
+    args = ["--input", test_set_file, "--output", out, "--weights", weights_file]
+    rc, captured = _fill(args, capsys)
+    assert rc == 2 and "--overwrite" in _one_line_error(captured.err)
+    assert out.read_bytes() == b"previous"
+    rc, captured = _fill([*args, "--overwrite"], capsys)
+    assert rc == 0, captured.err
+    assert np.load(out).shape == (48, 1, 64, 64)
+
+
+# ---------------------------------------------------------------- end to end
+@pytest.mark.slow
+def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
+    run_dir, data_dir, weights = tmp_path / "run", tmp_path / "data", tmp_path / "w.pt"
+    common = ["--test-set", str(test_set_file), "--data-dir", str(data_dir), "-q"]
+    train = ["train", *common, "--run-dir", str(run_dir), "--chans", "8", "--num-images", "40",
+             "--batch-size", "8", "--device", "cpu", "--export", str(weights)]
+    assert main([*train, "--epochs", "1"]) == 0, capsys.readouterr().err
+    assert "trained 1 epochs" in capsys.readouterr().out
+    assert main([*train, "--epochs", "1"]) == 2  # an existing run is not overwritten without --resume
+    assert "--resume" in _one_line_error(capsys.readouterr().err)
+
+    assert main([*train, "--epochs", "2", "--resume"]) == 0, capsys.readouterr().err
+    assert "trained 2 epochs" in capsys.readouterr().out
+    state = load_checkpoint(run_dir / "last.pt")
+    assert state["epoch"] == 1 and len(state["history"]) == 2
+    assert state["config"]["epochs"] == 2 and state["config"]["num_images"] == 40
+    assert load_checkpoint(weights)["model_args"]["chans"] == 8
+
+    assert main(["evaluate", *common, "--weights", str(weights), "--n", "8", "--device", "cpu",
+                 "--out", str(tmp_path / "rows.json")]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "held-out embedded images: 8" in out
+    for method in ("zero fill", "row-wise linear", "biharmonic", "U-Net (ours)"):
+        assert f"| {method} |" in out
+    assert (tmp_path / "rows.json").is_file()

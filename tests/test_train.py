@@ -1,0 +1,195 @@
+"""Tests for mri_inpaint.train: a tiny run, checkpoints, exact resume, weight loading and export."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import numpy as np
+import pytest
+import torch
+
+import mri_inpaint.train as train_mod
+from conftest import make_smooth_images
+from mri_inpaint.masks import DEFAULT_STRIPES, stripe_mask
+from mri_inpaint.model import InpaintNet
+from mri_inpaint.train import (TrainConfig, build_model, export_weights, load_checkpoint, load_model,
+                               save_checkpoint, train)
+
+TINY = TrainConfig(chans=8, num_pool_layers=2, epochs=3, batch_size=8, num_images=64, device="cpu",
+                   warmup_steps=2, val_fraction=0.1, amp=False)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return make_smooth_images(64, seed=1)
+
+
+def _interrupt_at_validation(monkeypatch, after: int) -> None:
+    """Make the ``after + 1``-th call of ``validate`` raise KeyboardInterrupt (an interrupted epoch)."""
+    real, calls = train_mod.validate, []
+
+    def flaky(model, loader):
+        calls.append(1)
+        if len(calls) > after:
+            raise KeyboardInterrupt
+        return real(model, loader)
+    monkeypatch.setattr(train_mod, "validate", flaky)
+
+
+def _val_metrics(history):
+    return [{k: v for k, v in row.items() if k.startswith("val_") or k in ("epoch", "train_l1_gaps", "lr")}
+            for row in history]
+
+
+@pytest.fixture(scope="module")
+def mask_module() -> np.ndarray:
+    """The default stripe mask (module scope, unlike the ``mask`` fixture)."""
+    return stripe_mask(DEFAULT_STRIPES)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, images, mask_module):
+    """An uninterrupted 3-epoch run (shared by the tests below, which only read it)."""
+    run_dir = tmp_path_factory.mktemp("run_a")
+    state = train(TINY, images, mask_module, run_dir, progress=False)
+    return run_dir, state
+
+
+# ---------------------------------------------------------------- training
+def test_tiny_training_writes_checkpoints_and_history(full_run):
+    run_dir, state = full_run
+    for name in ("last.pt", "best.pt", "history.json", "history.csv"):
+        assert (run_dir / name).is_file(), name
+    assert not list(run_dir.glob("*.tmp"))
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert all(np.isfinite(row["val_psnr_gaps"]) for row in history)
+    assert (run_dir / "history.csv").read_text().splitlines()[0].split(",")[:2] == ["epoch", "train_l1_gaps"]
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 4
+    assert state["epoch"] == 2 and state["config"] == asdict(TINY)
+    assert state["best_val"] == max(row["val_psnr_gaps"] for row in history)
+    last = load_checkpoint(run_dir / "last.pt")
+    assert last["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2}
+    best = load_checkpoint(run_dir / "best.pt")
+    assert best["history"][best["epoch"]]["val_psnr_gaps"] == best["best_val"] == state["best_val"]
+
+
+def test_training_improves_on_row_interpolation(full_run, images, mask_module):
+    from mri_inpaint.dataset import make_train_loaders
+    _, state = full_run
+    _, val = make_train_loaders(images, mask_module, batch_size=8, val_fraction=TINY.val_fraction)
+    before = train_mod.validate(InpaintNet(chans=8, num_pool_layers=2), val)["mae_gaps"]
+    after = train_mod.validate(build_model(state), val)["mae_gaps"]
+    assert after < before
+
+
+def test_existing_run_without_resume_is_refused(full_run, images, mask_module):
+    run_dir, _ = full_run
+    before = (run_dir / "last.pt").read_bytes()
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TINY, images, mask_module, run_dir, progress=False)
+    assert (run_dir / "last.pt").read_bytes() == before
+
+
+def test_resume_matches_uninterrupted_run(full_run, tmp_path, images, mask_module, monkeypatch):
+    _, reference = full_run
+    with monkeypatch.context() as m:
+        _interrupt_at_validation(m, after=1)
+        with pytest.raises(KeyboardInterrupt):
+            train(TINY, images, mask_module, tmp_path, progress=False)
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 0  # only epoch 1 was saved
+    torch.manual_seed(999)  # global RNG state after an interruption is arbitrary
+    state = train(TINY, images, mask_module, tmp_path, resume=True, progress=False)
+    assert state["epoch"] == reference["epoch"] == 2
+    assert state["model"].keys() == reference["model"].keys()
+    for k, v in reference["model"].items():
+        assert torch.equal(state["model"][k], v), k
+    assert _val_metrics(state["history"]) == _val_metrics(reference["history"])
+    assert state["best_val"] == reference["best_val"]
+    # resuming a finished run does nothing and returns its last state
+    again = train(TINY, images, mask_module, tmp_path, resume=True, progress=False)
+    assert again["epoch"] == 2 and len(again["history"]) == 3
+
+
+def test_resume_in_empty_dir_starts_fresh(tmp_path, images, mask_module):
+    cfg = replace(TINY, epochs=1)
+    state = train(cfg, images, mask_module, tmp_path / "new", resume=True, progress=False)
+    assert len(state["history"]) == 1 and (tmp_path / "new" / "last.pt").is_file()
+
+
+def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, mask_module):
+    run_dir, _ = full_run
+    (tmp_path / "last.pt").write_bytes((run_dir / "last.pt").read_bytes())
+    with pytest.raises(ValueError, match="trained with"):
+        train(replace(TINY, chans=16), images, mask_module, tmp_path, resume=True, progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+def test_resume_on_cuda(tmp_path, images, mask_module, monkeypatch):
+    cfg = replace(TINY, device="cuda", epochs=2, amp=True)
+    with monkeypatch.context() as m:
+        _interrupt_at_validation(m, after=1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, images, mask_module, tmp_path, progress=False)
+    state = train(cfg, images, mask_module, tmp_path, resume=True, progress=False)
+    assert len(state["history"]) == 2
+    assert next(iter(state["model"].values())).is_cuda
+
+
+# ---------------------------------------------------------------- checkpoints
+def test_load_checkpoint_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a torch file" * 10])
+def test_load_checkpoint_garbage(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="corrupted"):
+        load_checkpoint(path)
+
+
+def test_load_checkpoint_truncated(full_run, tmp_path):
+    run_dir, _ = full_run
+    data = (run_dir / "best.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupted"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
+def test_load_checkpoint_foreign_dict(tmp_path):
+    save_checkpoint(tmp_path / "other.pt", {"weights": torch.zeros(3)})
+    with pytest.raises(ValueError, match="not a checkpoint of this project"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+@pytest.mark.parametrize("model_args", [{"chans": 16, "num_pool_layers": 2},
+                                        {"chans": 8, "num_pool_layers": 3},
+                                        {"chans": 8, "depth": 2}])
+def test_build_model_mismatched_args(model_args):
+    state = {"model": InpaintNet(chans=8, num_pool_layers=2).state_dict(), "model_args": model_args}
+    with pytest.raises(ValueError, match="do not fit"):
+        build_model(state)
+
+
+def test_export_weights_loadable(full_run, tmp_path, corrupted_images, mask_module):
+    run_dir, state = full_run
+    path = tmp_path / "sub" / "weights.pt"
+    export_weights(state, path, {"val": state["history"][-1]})
+    small = torch.load(path, weights_only=True)  # plain tensors and python values only
+    assert set(small) == {"model", "model_args", "config", "metrics"}
+    assert small["metrics"]["val"]["epoch"] == 3
+    assert path.stat().st_size < (run_dir / "last.pt").stat().st_size
+    model = load_model(path)
+    assert not model.training
+    for k, v in state["model"].items():
+        assert torch.equal(model.state_dict()[k], v)
+    x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask_module)
+    with torch.no_grad():
+        assert torch.equal(model(x, m), build_model(state)(x, m))
+
+
+def test_train_config_from_dict_ignores_unknown_keys():
+    d = {**asdict(TINY), "obsolete_option": 1}
+    assert TrainConfig.from_dict(d) == TINY
