@@ -76,13 +76,18 @@ def test_write_filled_refuses_bad_fill_and_keeps_old_output(tmp_path, filled, co
 
 
 def test_write_filled_checks_what_was_written(tmp_path, filled, corrupted_images, mask, monkeypatch):
-    real = fill_mod.save_npy_atomic
+    out = tmp_path / "out.npy"
+    np.save(out, filled)  # a previous good result
+    real_save = np.save
 
-    def lossy_save(path, array):  # a disk that loses precision
-        return real(path, array.astype(np.float16).astype(np.float32))
-    monkeypatch.setattr(fill_mod, "save_npy_atomic", lossy_save)
+    def lossy_save(file, array, **kwargs):  # a disk that loses precision
+        return real_save(file, np.asarray(array).astype(np.float16).astype(np.float32), **kwargs)
+    monkeypatch.setattr(np, "save", lossy_save)
     with pytest.raises(ValueError, match="observed pixels changed"):
-        write_filled(tmp_path / "out.npy", filled, corrupted_images, mask)
+        write_filled(out, filled, corrupted_images, mask)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.load(out), filled)  # the bad write never replaced it
+    assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]  # no temporary file left
 
 
 def test_write_filled_refuses_its_input(tmp_path, filled, corrupted_images, mask, monkeypatch):
