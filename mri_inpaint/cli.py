@@ -43,11 +43,14 @@ def cmd_generate(args) -> int:
     from .sources import get_source
 
     ensure_course_importable(args.data_dir / "course")
-    kwargs = {} if args.source == "anatomy" else dict(
+    from .cache import ImageCache
+    from .sources import course_generator_available
+
+    name = args.source if args.source != "auto" else ("course" if course_generator_available() else "anatomy")
+    kwargs = {} if name == "anatomy" else dict(
         num_inference_steps=args.steps, scheduler=args.scheduler, temperature=args.temperature,
         batch_size=args.batch_size)
-    source = get_source(args.source, **kwargs) if args.source != "auto" else get_source("auto")
-    from .cache import ImageCache
+    source = get_source(name, **kwargs)
     cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
                        count=args.n, overwrite=args.overwrite)
     images = cache.build(source, progress=not args.quiet)

@@ -1,0 +1,35 @@
+"""Execute a notebook top to bottom with outputs saved (Restart & Run All), then scrub metadata.
+
+    python scripts/execute_notebook.py [NOTEBOOK] [--out PATH] [--timeout SECONDS]
+
+With ``--out`` the executed copy goes there and the input file is left untouched.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebook", type=Path, nargs="?", default=ROOT / "Assessment.ipynb", help="notebook")
+    parser.add_argument("--out", type=Path, help="write the executed notebook here (default: in place)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    nb = nbformat.read(args.notebook, as_version=4)
+    client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}})
+    client.execute()
+    for cell in nb.cells:  # keep outputs, drop volatile metadata (like Pyro's `make scrub`)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, args.out or args.notebook)
+    print(f"executed {args.notebook} -> {args.out or args.notebook}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The label-free real-image check and self-training."""
+import numpy as np
+import torch
+
+from mri_inpaint.adapt import AdaptConfig, check_with, self_train, self_training_batch
+from mri_inpaint.baselines import row_interpolate_np, zero_fill
+from mri_inpaint.masks import corrupt
+from mri_inpaint.model import InpaintNet
+
+
+def test_check_scores_hidden_observed_pixels_only(clean_images, mask):
+    images = corrupt(clean_images, mask)
+    oracle = check_with(lambda x, m: clean_images.copy(), images, mask)  # knows every true pixel
+    assert oracle["psnr"] >= 99  # capped perfect score
+    assert oracle["hidden_pixels"] == int((np.roll(mask, 2, axis=1) & ~mask).sum())
+
+    def wrong_on_hidden_only(x, m):  # perfect except on pixels the check hides
+        out = clean_images.copy()
+        hidden = np.roll(mask, 2, axis=1) & ~mask
+        out[..., hidden] = 0.5 if m is not mask else out[..., hidden]
+        return out
+    assert check_with(wrong_on_hidden_only, images, mask)["psnr"] < 30
+
+
+def test_check_ranks_interpolation_above_zero_fill(clean_images, mask):
+    images = corrupt(clean_images, mask)
+    better = check_with(row_interpolate_np, images, mask)
+    worse = check_with(zero_fill, images, mask)
+    assert better["psnr"] > worse["psnr"] + 5
+    assert better["mae"] < worse["mae"]
+
+
+def test_self_training_batch_targets_are_real_observed_pixels(corrupted_images, mask):
+    pseudo = torch.from_numpy(corrupted_images[:6]) + 0.5  # deliberately wrong pseudo-fill
+    real = torch.from_numpy(corrupted_images[:6])
+    inputs, m, target, weight = self_training_batch(pseudo, real, mask, np.random.default_rng(0))
+    w = weight.bool()
+    assert w.any()
+    assert not (w & torch.from_numpy(mask)).any()  # never scored on unknown (missing) pixels
+    assert torch.equal(target, real)
+    assert torch.all(inputs[m.bool()] == 0)  # what is hidden is zeroed in the input
+    assert torch.all(m.bool() | ~w)  # scored pixels are hidden
+
+
+def test_self_train_returns_adapted_copy(corrupted_images, clean_images, mask):
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adapted = self_train(model, corrupted_images[:8], mask, clean_images[:8],
+                         AdaptConfig(steps=3, batch_size=4, refresh_every=2), progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # original untouched
+    assert any(not torch.equal(before[k], v) for k, v in adapted.state_dict().items())
+    out = adapted(torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask))
+    observed = ~torch.from_numpy(mask).expand_as(out)
+    assert torch.equal(out[observed], torch.from_numpy(corrupted_images[:2])[observed])
+
+
+def test_zero_steps_leave_the_model_as_it_was(corrupted_images, clean_images, mask):
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    adapted = self_train(model, corrupted_images[:4], mask, clean_images[:4],
+                         AdaptConfig(steps=0, batch_size=2), progress=False)
+    assert adapted is not model
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), adapted.state_dict().values()))
