@@ -15,9 +15,9 @@ from mri_inpaint.figures import (contact_sheet, fill_panels, image_grid, mask_fi
 FIGURES = Path(__file__).resolve().parent / "figures"
 
 
-def show(fig, save_as: str | Path | None = None) -> Path | None:
+def show(fig, save_as: str | Path | None = None) -> None:
     """Display ``fig`` (inline in a notebook) and close it; with ``save_as`` (a file name, or a
-    path) also save it, a bare name going into ``figures/``. Returns the saved path, if any."""
+    path) also save it, a bare name going into ``figures/``."""
     path = None
     if save_as is not None:
         path = Path(save_as) if Path(save_as).parent != Path(".") else FIGURES / save_as
@@ -33,4 +33,3 @@ def show(fig, save_as: str | Path | None = None) -> Path | None:
     else:
         plt.show()  # a no-op under the non-interactive Agg backend
     plt.close(fig)
-    return path

@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     model = load_model(args.weights)
     methods = {"zero fill": zero_fill, "row-wise linear": row_interpolate_np, "biharmonic": biharmonic,
                "U-Net (ours)": lambda x, m: predict(model, x, m)}
+    # The committed network was self-trained on the test images' observed pixels, so its
+    # check below is in-sample; bench/adapt.py reports the cross-fitted figure.
     rows = compare_methods(eval_images(args.data_dir, args.n), mask, methods)
     print(f"Held-out embedded images (n={args.n}), exact test mask\n")
     print(format_table(rows))
@@ -52,7 +54,8 @@ def main(argv=None) -> int:
     print(f"\nLabel-free check on the {len(real)} real test images (hidden observed pixels)\n")
     print("| Method | PSNR hidden (dB) | MAE hidden |\n|---|---|---|")
     for c in checks:
-        print(f"| {c['method']} | {c['psnr']:.2f} | {c['mae']:.4f} |")
+        note = " (in-sample if the weights were adapted to these images)" if c["method"].startswith("U-Net") else ""
+        print(f"| {c['method']}{note} | {c['psnr']:.2f} | {c['mae']:.4f} |")
 
     t0 = time.perf_counter()
     predict(model, real, mask)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m mri_inpaint {info,generate,train,evaluate,check,fill,run,course-setup}``."""
+"""Command-line interface: ``python -m mri_inpaint {info,generate,train,adapt,evaluate,check,fill,run,course-setup}``."""
 from __future__ import annotations
 
 import argparse
@@ -63,7 +63,8 @@ def train_config(args):
 
     cfg = TrainConfig()
     overrides = {k: getattr(args, k) for k in ("epochs", "num_images", "batch_size", "lr", "seed", "device",
-                                                 "source", "chans") if getattr(args, k, None) is not None}
+                                                 "source", "chans", "num_pool_layers")
+                 if getattr(args, k, None) is not None}
     return replace(cfg, **overrides)
 
 
@@ -139,15 +140,54 @@ def cmd_fill(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
-    """The whole job: images, training (resumable), evaluation, real-image check, filling, figures."""
+def adapt_model(model, best_state: dict, images, mask, anchors, path: Path, steps: int, progress: bool):
+    """Self-train ``model`` on the test images (or reuse ``path`` if it exists); return the adapted model."""
+    from .adapt import AdaptConfig, self_train
+    from .train import build_model, export_weights, load_checkpoint
+
+    device = next(model.parameters()).device
+    if path.exists():
+        log.info("reusing the adapted weights in %s", path)
+        return build_model(load_checkpoint(path, map_location=device), device)
+    cfg = AdaptConfig(steps=steps)
+    adapted = self_train(model, images, mask, anchors, cfg, progress=progress)
+    export_weights({**best_state, "model": adapted.state_dict()}, path,
+                   {"adaptation": asdict(cfg), "history": best_state.get("history", [])})
+    return adapted
+
+
+def cmd_adapt(args) -> int:
     from .adapt import real_image_check
-    from .evaluate import compare_methods, default_methods, format_table, predict
+    from .sources import AnatomySource
+    from .train import build_model, load_checkpoint
+    from .utils import pick_device
+
+    _, images, mask = load_inputs(args.test_set, args.mask)
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
+    if args.output.exists():
+        args.output.unlink()
+    state = load_checkpoint(args.weights)
+    model = build_model(state, pick_device(args.device))
+    anchors = AnatomySource().sample(4000, seed=777)
+    adapted = adapt_model(model, state, images, mask, anchors, args.output, args.steps, not args.quiet)
+    before, after = real_image_check(model, images, mask), real_image_check(adapted, images, mask)
+    print(f"real-image check {before['psnr']:.2f} -> {after['psnr']:.2f} dB (in-sample: the adapted model was "
+          f"trained on these pixels; bench/adapt.py gives the cross-fitted figure); wrote {args.output}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """The whole job: images, training (resumable), adaptation, evaluation, real-image check, filling, figures."""
+    from .adapt import real_image_check
+    from .baselines import biharmonic, row_interpolate_np, zero_fill
+    from .evaluate import compare_methods, format_table, predict
     from .fill import write_filled
     from .train import build_model, export_weights, load_checkpoint, train
     from .utils import pick_device
 
     cfg = train_config(args)
+    run_dir = Path(args.run_dir)
     demo = False
     try:
         path, images, mask = load_inputs(args.test_set, args.mask)
@@ -159,31 +199,44 @@ def cmd_run(args) -> int:
         images, mask, _ = demo_inputs()
         path, demo = None, True
     train_imgs = training_images(cfg, args.data_dir, progress=not args.quiet)
-    state = train(cfg, train_imgs, mask, args.run_dir, resume=True, progress=not args.quiet)
-    best = load_checkpoint(Path(args.run_dir) / "best.pt")
+    state = train(cfg, train_imgs, mask, run_dir, resume=True, progress=not args.quiet)
+    best = load_checkpoint(run_dir / "best.pt")
     model = build_model(best, pick_device(cfg.device))
-    rows = compare_methods(eval_images(args.data_dir), mask, default_methods(model, mask))
+    final = model
+    if args.adapt_steps > 0:
+        final = adapt_model(model, best, images, mask, train_imgs[: min(4000, len(train_imgs))],
+                            run_dir / "adapted.pt", args.adapt_steps, not args.quiet)
+    methods = {"zero fill": zero_fill, "row-wise linear": row_interpolate_np, "biharmonic": biharmonic,
+               "U-Net, trained": lambda x, m: predict(model, x, m)}
+    if final is not model:
+        methods["U-Net, adapted (final)"] = lambda x, m: predict(final, x, m)
+    rows = compare_methods(eval_images(args.data_dir), mask, methods)
     print(format_table(rows))
-    check = real_image_check(model, images, mask)
-    print(f"real-image check (PSNR on hidden observed pixels): {check['psnr']:.2f} dB")
-    filled = predict(model, images, mask)
-    out = args.output if not demo else Path(args.run_dir) / "demo_nogaps.npy"
+    check = {"trained": real_image_check(model, images, mask)}
+    if final is not model:
+        check["adapted_in_sample"] = real_image_check(final, images, mask)
+    print("real-image check (PSNR on hidden observed pixels): "
+          + ", ".join(f"{k} {v['psnr']:.2f} dB" for k, v in check.items()))
+    filled = predict(final, images, mask)
+    out = args.output if not demo else run_dir / "demo_nogaps.npy"
     if out.exists():
-        backup = Path(args.run_dir) / f"previous_{out.name}"
+        backup = run_dir / f"previous_{out.name}"
         shutil.copy2(out, backup)
         print(f"kept the previous {out} as {backup}")
     write_filled(out, filled, images, mask, input_path=path)
     metrics = {"evaluation": rows, "real_image_check": check, "history": state["history"],
-               "config": asdict(cfg), "demo_input": demo}
-    (Path(args.run_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1))
+               "config": asdict(cfg), "adapt_steps": args.adapt_steps, "demo_input": demo}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if args.export:
-        export_weights(best, args.export, {"evaluation": rows, "real_image_check": check})
+        final_state = {**best, "model": final.state_dict()}
+        export_weights(final_state, args.export, {"evaluation": rows, "real_image_check": check,
+                                                  "history": state["history"]})
     try:
         from .figures import save_run_figures
         save_run_figures(state["history"], images, filled, mask, args.figures)
     except ImportError as exc:  # matplotlib missing: figures are optional
         log.warning("figures skipped: %s", exc)
-    print(f"wrote {out} ({'demo input' if demo else path}); metrics in {Path(args.run_dir) / 'metrics.json'}")
+    print(f"wrote {out} ({'demo input' if demo else path}); metrics in {run_dir / 'metrics.json'}")
     return 0
 
 
@@ -198,6 +251,8 @@ def cmd_course_setup(args) -> int:
 
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from .adapt import AdaptConfig
+
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="python -m mri_inpaint", formatter_class=fmt,
                                      description="Fill the missing stripes of 64x64 head-MRI slices.")
@@ -217,16 +272,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default="auto", help="'auto' (CUDA if available), 'cpu' or 'cuda'")
 
     def training(p):
+        from .train import TrainConfig
+
+        d = TrainConfig()  # defaults shown in --help come from the one configuration object
         p.add_argument("--run-dir", type=Path, default=RUNS_DIR / "main", help="folder for checkpoints and logs")
-        p.add_argument("--epochs", type=int, help="passes over the training images (default: TrainConfig)")
-        p.add_argument("--num-images", type=int, help="training images to generate, incl. validation")
-        p.add_argument("--batch-size", type=int, help="images per optimisation step")
-        p.add_argument("--lr", type=float, help="peak learning rate")
-        p.add_argument("--chans", type=int, help="U-Net channels at full resolution")
-        p.add_argument("--seed", type=int, help="training seed")
-        p.add_argument("--source", choices=("auto", "anatomy", "course"), help="training-image source")
+        p.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training images")
+        p.add_argument("--num-images", type=int, default=d.num_images,
+                       help="training images to generate, incl. validation")
+        p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
+        p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (AdamW)")
+        p.add_argument("--chans", type=int, default=d.chans, help="U-Net channels at full resolution")
+        p.add_argument("--num-pool-layers", type=int, default=d.num_pool_layers, help="U-Net down-sampling steps")
+        p.add_argument("--seed", type=int, default=d.seed, help="training seed")
+        p.add_argument("--source", choices=("auto", "anatomy", "course"), default=d.source,
+                       help="training-image source")
         p.add_argument("--export", type=Path, help="also save the best weights (small file) here")
-        p.add_argument("--device", help="'auto' (CUDA if available), 'cpu' or 'cuda'")
+        p.add_argument("--device", default=d.device, help="'auto' (CUDA if available), 'cpu' or 'cuda'")
 
     p = sub.add_parser("info", help="test-set statistics, mask and stripe parameters", formatter_class=fmt, parents=[common])
     inputs(p)
@@ -283,7 +344,19 @@ def build_parser() -> argparse.ArgumentParser:
     training(p)
     p.add_argument("--output", type=Path, default=OUTPUT, help="filled test set .npy")
     p.add_argument("--figures", type=Path, default=FIGURES, help="folder for figures")
+    p.add_argument("--adapt-steps", type=int, default=AdaptConfig.steps,
+                   help="self-training steps on the test images' observed pixels (0: none)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("adapt", help="self-train a network on the test images' observed pixels",
+                       formatter_class=fmt, parents=[common])
+    inputs(p)
+    device(p)
+    p.add_argument("--weights", type=Path, default=RUNS_DIR / "main" / "best.pt", help="trained weights (.pt)")
+    p.add_argument("--output", type=Path, required=True, help="where to save the adapted weights (.pt)")
+    p.add_argument("--steps", type=int, default=AdaptConfig.steps, help="self-training steps")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("course-setup", help="install the course's diffusion generator from its bundle",
                        formatter_class=fmt, parents=[common])

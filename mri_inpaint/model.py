@@ -79,7 +79,7 @@ class InpaintNet(nn.Module):
         chans, num_pool_layers: U-Net size (see :class:`UNet`).
     """
 
-    def __init__(self, *, chans: int = 32, num_pool_layers: int = 3):
+    def __init__(self, *, chans: int = 32, num_pool_layers: int = 2):
         super().__init__()
         self.model_args = {"chans": chans, "num_pool_layers": num_pool_layers}
         self.unet = UNet(3, 1, chans=chans, num_pool_layers=num_pool_layers)

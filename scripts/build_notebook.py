@@ -55,6 +55,7 @@ device = pick_device("auto")
 cfg = TrainConfig()
 if SMOKE:
     cfg = replace(cfg, num_images=128, epochs=1, chans=8, batch_size=16)
+    helpers.FIGURES = WORK / "figures"  # quick runs never replace the committed figures
 print(f"device: {device}, quick mode: {SMOKE}, torch {torch.__version__}")
 """)
 
@@ -114,7 +115,7 @@ else:
 code(r"""
 from mri_inpaint.pipeline import load_inputs, training_images
 
-train_images = training_images(cfg, DATA_DIR)
+train_images = training_images(cfg, DATA_DIR, progress=False)
 try:
     test_path, test_images, mask = load_inputs(None, None)
 except FileNotFoundError as exc:  # no coursework file here: a labelled demo input instead
@@ -196,24 +197,26 @@ print(f"trainable parameters: {count_parameters(model):,}")
 
 md(r"""
 **Training.** L1 loss on the missing pixels only, AdamW with a short warm-up and cosine decay, batches of 32,
-validation every epoch on held-out images with the exact mask. The cell reuses the finished run when its checkpoint
-exists (training takes about 30 minutes on a 2-core CPU, a few on a GPU); otherwise it trains, resumably
-(`python -m mri_inpaint train --resume` continues an interrupted run).
+validation every epoch on held-out images with the exact mask. Training takes about 30 minutes on a 2-core CPU (a
+few on a GPU), so this cell loads the final network committed with the project (`weights/inpaint_unet.pt`, which
+also records the training history) when it is there; otherwise it trains, resumably (re-running the cell, or
+`python -m mri_inpaint train --resume`, continues an interrupted run).
 """)
 
 code(r"""
 from mri_inpaint.train import build_model, load_checkpoint, train
 
-best_path = WORK / "best.pt"
-if best_path.exists():
-    state = load_checkpoint(best_path, map_location=device)
-    history = load_checkpoint(WORK / "last.pt", map_location="cpu")["history"]
-    print(f"loaded the finished run in {WORK}")
+FINAL = Path("weights/inpaint_unet.pt")
+trained_here = SMOKE or not FINAL.exists()
+if trained_here:
+    train(cfg, train_images, mask, WORK, resume=True)
+    model = build_model(load_checkpoint(WORK / "best.pt", map_location=device), device)
+    history = load_checkpoint(WORK / "last.pt")["history"]
 else:
-    state = train(cfg, train_images, mask, WORK, resume=True)
-    state = load_checkpoint(best_path, map_location=device)
-    history = state["history"]
-model = build_model(state, device)
+    final_state = load_checkpoint(FINAL, map_location=device)
+    model = build_model(final_state, device)
+    history = final_state["metrics"]["history"]
+    print(f"loaded the final network from {FINAL}")
 for row in history:
     print(f"epoch {row['epoch']}: train L1 {row['train_l1_gaps']:.4f}, val PSNR gaps {row['val_psnr_gaps']:.2f} dB, "
           f"SSIM image {row['val_ssim_image']:.4f}, {row['images_per_s']:.0f} images/s")
@@ -221,10 +224,68 @@ helpers.show(helpers.training_curves(history), "q3_training_curves.png")
 """)
 
 md(r"""
+**Judging on the real images, without labels.** Held-out images from our own source flatter a model trained on
+that source. The test images have no labels, but half of their pixels are known: translating the mask by half a
+stripe period (2 px) hides the observed pixels. We fill each test image, re-mask the filled image with the
+translated mask, fill again, and score the second fill on the hidden *observed* pixels, whose true values we know.
+Any method can be scored this way (idea after Noise2Self, Batson & Royer 2019). The benchmark `bench/adapt.py`
+scored every training epoch both ways:
+""")
+
+code(r"""
+adapt = json.loads(Path("bench/results/adapt.json").read_text())
+print(f"{'model':18s} {'held-out synthetic':>20s} {'real-image check':>18s}   (PSNR on the hidden pixels, dB)")
+for r in adapt["ranking"]:
+    print(f"{r['model']:18s} {r['synthetic_psnr_gaps']:20.2f} {r['real_check_psnr']:18.2f}")
+print(f"rank correlation between the two: {adapt['ranking_spearman']:+.2f}")
+""")
+
+md(r"""
+The two scores disagree. On held-out synthetic images every epoch is better than the last; on the real images the
+check is best after the first epoch and then falls: the network learns more and more about the one embedded head
+that training shows it, knowledge that does not carry over to other heads. (A first network with three poolings
+and 24 channels fell further, from 24.8 to 23.3 dB over 8 epochs, which is why the final design has a smaller
+receptive field and trains for 4 epochs; see the README.)
+
+**Adapting to the real images without labels.** The same construction gives training pairs whose targets are real
+pixels: take a pseudo-filled test image, hide a translated copy of the mask (translations of 1-3 px, any row
+offset), and train the network to restore the hidden *observed* pixels. Batches of such real pairs are mixed with
+synthetic pairs corrupted by the exact mask, which keep the real task anchored; pseudo-fills are refreshed every
+100 steps; 600 steps in all (~3 minutes on the CPU). Two safeguards keep the claim honest:
+
+- *Cross-fitting*: adapting on half of the test images and checking on the other half, so the check never scores
+  pixels the network was trained on.
+- *A labelled proxy*: the same adaptation on a domain-shifted synthetic set (darker contrast, softer and cleaner
+  images) whose true gaps we know. There the check over-states the gain, but the true PSNR on the gaps rises too,
+  so the adaptation transfers to the real task rather than only to the check.
+""")
+
+code(r"""
+from mri_inpaint.adapt import AdaptConfig, check_with, self_train
+from mri_inpaint.baselines import biharmonic, row_interpolate_np
+from mri_inpaint.evaluate import predict
+
+if trained_here:  # the committed network is already adapted; a fresh training run adapts here
+    model = self_train(model, test_images, mask, train_images[:4000], AdaptConfig(steps=4 if SMOKE else 600))
+s, p = adapt["summary"], adapt["proxy"]
+print(f"proxy domain with labels: true PSNR on the gaps {p['before']['true']['psnr_gaps']:.2f} -> "
+      f"{p['after']['true']['psnr_gaps']:.2f} dB (biharmonic {p['biharmonic_true']['psnr_gaps']:.2f}); "
+      f"its check {p['before']['check']:.2f} -> {p['after']['check']:.2f} dB")
+print(f"real test images, cross-fitted check: {s['real_check_before_db']:.2f} -> "
+      f"{s['real_check_after_db_cross_fitted']:.2f} dB")
+print(f"held-out synthetic PSNR on the gaps: {s['synthetic_gap_psnr_before_db']:.2f} -> "
+      f"{s['synthetic_gap_psnr_after_db']:.2f} dB")
+check_images = test_images[:10] if SMOKE else test_images
+for name, fn in {"row-wise linear": row_interpolate_np, "biharmonic": biharmonic,
+                 "final U-Net (in-sample)": lambda x, m: predict(model, x, m)}.items():
+    print(f"check, {name:24s} {check_with(fn, check_images, mask)['psnr']:.2f} dB")
+""")
+
+md(r"""
 **Evaluation on held-out images.** 400 images from the embedded source that training never saw (another seed),
-corrupted with the exact test mask. PSNR and SSIM (Wang et al., 2004) are computed on the missing pixels ("gaps")
-and on the whole image, against three baselines: leaving the gaps at zero, row-wise linear interpolation, and
-biharmonic inpainting (scikit-image).
+corrupted with the exact test mask. PSNR and SSIM (Wang et al., 2004) on the missing pixels ("gaps") and on the
+whole image, against three baselines: the gaps left at zero, row-wise linear interpolation, and biharmonic
+inpainting (scikit-image).
 """)
 
 code(r"""
@@ -234,35 +295,6 @@ from mri_inpaint.pipeline import eval_images
 held_out = eval_images(DATA_DIR, 16 if SMOKE else 400)
 rows = compare_methods(held_out, mask, default_methods(model, mask))
 print(format_table(rows))
-""")
-
-md(r"""
-**A check on the real test images.** Held-out synthetic images flatter a model trained on the same source. The test
-images have no labels, but half their pixels are known: translating the mask by half a period (2 px) hides the
-observed pixels. We fill each test image, re-mask the result with the translated mask, fill again and score the
-second fill on the hidden observed pixels. This is a label-free score on the real distribution, for any method.
-""")
-
-code(r"""
-from mri_inpaint.adapt import check_with
-from mri_inpaint.baselines import biharmonic, row_interpolate_np
-from mri_inpaint.evaluate import predict
-
-check_images = test_images[:10] if SMOKE else test_images
-checks = {"row-wise linear": check_with(row_interpolate_np, check_images, mask),
-          "biharmonic": check_with(biharmonic, check_images, mask),
-          "U-Net (ours)": check_with(lambda x, m: predict(model, x, m), check_images, mask)}
-for name, c in checks.items():
-    print(f"{name:16s} PSNR on hidden observed pixels {c['psnr']:.2f} dB, MAE {c['mae']:.4f}")
-""")
-
-code(r"""
-adapt_path = Path("bench/results/adapt.json")
-if adapt_path.exists():
-    adapt = json.loads(adapt_path.read_text())
-    print(json.dumps(adapt["summary"], indent=1))
-else:
-    print("no adaptation results yet: run bench/adapt.py")
 """)
 
 md(r"""
@@ -284,7 +316,22 @@ helpers.show(helpers.fill_panels(test_images, filled, mask, n=10), "q3_test_fill
 """)
 
 md(r"""
-**Architecture and choices, in brief.** PLACEHOLDER_DISCUSSION
+**Architecture and choices, in brief.** The gaps are narrow: every missing pixel has observed neighbours one or two
+pixels away in its own row, so row-wise linear interpolation is already a fair answer, and the network's job is to
+correct it where edges cross the stripes, where anatomy curves and where texture must continue. We therefore give a
+U-Net (Ronneberger et al., 2015) three input channels — the corrupted image, the mask and the row-wise
+interpolation — and let it predict only a correction on the missing pixels, with its output layer initialised at
+zero so that training starts from the interpolation instead of from noise. An encoder-decoder suits the task: the
+encoder gathers context across several stripes while the skip connections hand the decoder the pixel-exact detail
+next to each gap; GroupNorm keeps training stable at the small batches a CPU affords. Hard data consistency returns
+every observed pixel unchanged and clamps the fill to [0, 1], and the L1 loss is taken on the gaps alone, where the
+answer is unknown. The choices that mattered most were about *generalisation*, not capacity: with a single real
+head available offline, a deeper U-Net (three poolings, whole-image receptive field) learnt that head so well that
+its real-image check fell below biharmonic inpainting while its synthetic score kept rising; two poolings with 32
+channels (0.47 M parameters, ~100 training images/s on two CPU cores), four epochs with a 2e-3 peak learning rate
+and cosine decay, a mask translated at random 30% of the time, and finally 600 steps of self-training on the test
+images' own observed pixels gave the best real-image check. The synthetic training images were matched to the
+test images' observed-pixel statistics (orientation, framing, intensity histogram, sharpness) before training.
 """)
 
 md(r"""

@@ -1,0 +1,72 @@
+"""The embedded anatomy source, the source factory, and the asset rebuild."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mri_inpaint.sources import AnatomyParams, AnatomySource, get_source
+from mri_inpaint.sources.anatomy import ASSET_PATH
+
+CH2 = Path("/usr/share/mricron/templates/ch2.nii.gz")
+
+
+def test_anatomy_images_shape_range_and_normalisation():
+    images = AnatomySource().sample(40, seed=3)
+    assert images.shape == (40, 1, 64, 64) and images.dtype == np.float32
+    assert np.isfinite(images).all()
+    np.testing.assert_allclose(images.min(axis=(1, 2, 3)), 0, atol=1e-6)
+    np.testing.assert_allclose(images.max(axis=(1, 2, 3)), 1, atol=1e-6)
+
+
+def test_anatomy_is_deterministic_per_seed_and_varies_between_seeds():
+    source = AnatomySource()
+    a, b, c = source.sample(6, 1), source.sample(6, 1), source.sample(6, 2)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a[0], a[1])  # images within a batch differ
+
+
+def test_anatomy_orientation_matches_the_test_images():
+    # Head at the top-centre, black air in the top rows; the face (left) is brighter than
+    # the back of the neck corner on average because of the skin/fat of the face.
+    images = AnatomySource().sample(64, seed=5)[:, 0]
+    assert images[:, :3, :].mean() < 0.08  # air above the head
+    assert images[:, 20:44, 20:44].mean() > 0.2  # brain in the middle
+
+
+def test_params_are_json_and_change_the_output():
+    plain = AnatomySource()
+    json.dumps(plain.params())
+    dark = AnatomySource(AnatomyParams(gamma_range=(2.0, 2.2)))
+    assert plain.params() != dark.params()
+    assert dark.sample(8, 0).mean() < plain.sample(8, 0).mean()
+
+
+def test_sample_rejects_negative_counts():
+    with pytest.raises(ValueError, match=">= 0"):
+        AnatomySource().sample(-1, 0)
+
+
+def test_missing_asset_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build_anatomy"):
+        AnatomySource(asset=tmp_path / "nope.npz").sample(1, 0)
+
+
+def test_get_source():
+    assert get_source("anatomy").name == "anatomy"
+    assert get_source("auto").name in ("anatomy", "course")
+    with pytest.raises(ValueError, match="unknown image source"):
+        get_source("imagenet")
+
+
+@pytest.mark.skipif(not CH2.exists(), reason="needs Debian's mricron-data (installed by .ci/run)")
+def test_asset_rebuilds_from_the_debian_volume():
+    from mri_inpaint.sources.build_anatomy import build
+
+    rebuilt = build(CH2)
+    with np.load(ASSET_PATH) as shipped:
+        assert rebuilt["slices"].shape == shipped["slices"].shape
+        diff = np.abs(rebuilt["slices"].astype(int) - shipped["slices"].astype(int))
+        assert diff.max() <= 1  # identical up to rounding across library versions
+        assert np.array_equal(rebuilt["lateral_mm"], shipped["lateral_mm"])
