@@ -2,9 +2,9 @@
 from .dataset import CorruptedPairs, make_test_loader, make_train_loaders
 from .masks import StripeParams, corrupt, fit_stripes, infer_mask, stripe_mask
 from .model import InpaintNet, UNet
-from .train import TrainConfig, load_model, train
+from .train import TrainConfig, load_model  # (the function train stays in .train: it would shadow the module)
 from .utils import pick_device, seed_everything
 
 __all__ = ["CorruptedPairs", "InpaintNet", "StripeParams", "TrainConfig", "UNet", "corrupt", "fit_stripes",
            "infer_mask", "load_model", "make_test_loader", "make_train_loaders", "pick_device",
-           "seed_everything", "stripe_mask", "train"]
+           "seed_everything", "stripe_mask"]
