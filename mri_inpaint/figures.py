@@ -139,8 +139,7 @@ def fill_panels(corrupted, filled, mask, *, target=None, n: int = 10, size: floa
     plt = _plt()
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols + (0.6 if tgt is not None else 0), size * rows),
                              squeeze=False)
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad(_BLANK)
+    cmap = plt.get_cmap("gray").with_extremes(bad=_BLANK)
     err_max = None
     if tgt is not None:
         err_max = max(float(np.abs(filled - tgt).max()), 1e-6)
