@@ -49,7 +49,9 @@ from mri_inpaint.train import TrainConfig
 
 SMOKE = "CI" in os.environ or os.environ.get("MRI_SMOKE") == "1"
 WORK = Path(os.environ.get("MRI_SMOKE_DIR", "runs/smoke")) if SMOKE else Path("runs/main")
-DATA_DIR = WORK / "data" if SMOKE else Path("data")
+from mri_inpaint.course_setup import in_colab
+# Image caches: git-ignored data/ here; on Colab a Drive folder, so they survive the runtime.
+DATA_DIR = WORK / "data" if SMOKE else Path("/content/drive/MyDrive/mri_inpaint/data") if in_colab() else Path("data")
 seed_everything(0)
 device = pick_device("auto")
 cfg = TrainConfig()
