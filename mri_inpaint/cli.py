@@ -128,12 +128,12 @@ def cmd_fill(args) -> int:
     from .train import load_model
     from .utils import pick_device
 
-    raw = np.load(args.input, allow_pickle=False) if args.input.suffix == ".npy" and args.input.exists() else None
-    images = load_test_set(args.input, require_mask_inference=args.mask is None)
+    images = load_test_set(args.input, require_mask_inference=args.mask is None)  # validates first
+    input_ndim = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim
     mask = load_mask(args.mask) if args.mask else infer_mask(images)
     model = load_model(args.weights, pick_device(args.device))
     filled = predict(model, images, mask)
-    if raw is not None and raw.ndim == 3:  # keep the caller's layout
+    if input_ndim == 3:  # keep the caller's layout
         filled, images = filled[:, 0], images[:, 0]
     write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
     print(f"filled {len(filled)} images ({int(mask.sum())} missing pixels each) -> {args.output} (verified)")
