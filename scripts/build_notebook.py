@@ -199,7 +199,7 @@ print(f"trainable parameters: {count_parameters(model):,}")
 
 md(r"""
 **Training.** L1 loss on the missing pixels only, AdamW with a short warm-up and cosine decay, batches of 32,
-validation every epoch on held-out images with the exact mask. Training takes about 30 minutes on a 2-core CPU (a
+validation every epoch on held-out images with the exact mask. Training takes about 16 minutes on a 2-core CPU (a
 few on a GPU), so this cell loads the final network committed with the project (`weights/inpaint_unet.pt`, which
 also records the training history) when it is there; otherwise it trains, resumably (re-running the cell, or
 `python -m mri_inpaint train --resume`, continues an interrupted run).
