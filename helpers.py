@@ -18,7 +18,6 @@ FIGURES = Path(__file__).resolve().parent / "figures"
 def show(fig, save_as: str | Path | None = None) -> None:
     """Display ``fig`` (inline in a notebook) and close it; with ``save_as`` (a file name, or a
     path) also save it, a bare name going into ``figures/``."""
-    path = None
     if save_as is not None:
         path = Path(save_as) if Path(save_as).parent != Path(".") else FIGURES / save_as
         path.parent.mkdir(parents=True, exist_ok=True)

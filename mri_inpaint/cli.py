@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .pipeline import (DATA_DIR, EVAL_COUNT, FIGURES, OUTPUT, RUNS_DIR, WEIGHTS, demo_inputs, eval_images,
-                       image_cache, load_inputs, training_images)
+                       load_inputs, training_images)
 
 log = logging.getLogger("mri_inpaint")
 

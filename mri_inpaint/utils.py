@@ -52,10 +52,3 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
             tmp.unlink()
     return path
 
-
-def save_npy_atomic(path: Path | str, array: np.ndarray) -> Path:
-    """Write ``array`` to ``path`` as ``.npy`` atomically."""
-    def _write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-    return atomic_write(path, _write)

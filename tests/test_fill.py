@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import mri_inpaint.fill as fill_mod
 from mri_inpaint.baselines import row_interpolate_np
 from mri_inpaint.fill import verify_filled, write_filled
 
