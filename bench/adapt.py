@@ -19,19 +19,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from mri_inpaint.adapt import AdaptConfig, check_with, cross_fitted_check, real_image_check, self_train
+from mri_inpaint.baselines import biharmonic, row_interpolate_np
+from mri_inpaint.fill import predict
+from mri_inpaint.masks import corrupt
+from mri_inpaint.metrics import evaluate_fill
+from mri_inpaint.pipeline import load_inputs
+from mri_inpaint.sources import AnatomyParams, AnatomySource
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mri_inpaint.adapt import AdaptConfig, check_with, cross_fitted_check, real_image_check, self_train  # noqa: E402
-from mri_inpaint.baselines import biharmonic, row_interpolate_np  # noqa: E402
-from mri_inpaint.evaluate import evaluate_fill, predict  # noqa: E402
-from mri_inpaint.masks import corrupt  # noqa: E402
-from mri_inpaint.pipeline import eval_images, load_inputs  # noqa: E402
-from mri_inpaint.sources import AnatomyParams, AnatomySource  # noqa: E402
-from mri_inpaint.train import export_weights, load_checkpoint, load_model  # noqa: E402
 
 #: A shifted domain for the transfer experiment: darker contrast, softer, less noisy images.
 PROXY = AnatomyParams(gamma_range=(1.4, 1.9), blur_sigma_range=(0.4, 0.7), noise_range=(0.0, 0.008),

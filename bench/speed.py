@@ -1,6 +1,7 @@
-"""Speed benchmark on this machine: image sampling, training throughput, time to quality, filling.
+"""Speed benchmark on this machine: image sampling, training throughput (threads x loader
+workers, through the real data pipeline and training step), filling.
 
-    python bench/speed.py [--history runs/main/history.json] [--weights weights/inpaint_unet.pt]
+    python bench/speed.py [--weights weights/inpaint_unet.pt]
 
 Writes bench/results/speed.json and prints a Markdown table.
 """
@@ -10,21 +11,21 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from mri_inpaint.checkpoint import load_model
+from mri_inpaint.config import DEFAULT_WEIGHTS, preset
+from mri_inpaint.dataset import make_train_loaders
+from mri_inpaint.fill import predict
+from mri_inpaint.masks import DEFAULT_STRIPES, corrupt, stripe_mask
+from mri_inpaint.model import InpaintNet
+from mri_inpaint.sources import AnatomySource
+from mri_inpaint.train import lr_factor, train_step
 
-from mri_inpaint.evaluate import predict  # noqa: E402
-from mri_inpaint.masks import DEFAULT_STRIPES, corrupt, stripe_mask  # noqa: E402
-from mri_inpaint.model import InpaintNet  # noqa: E402
-from mri_inpaint.sources import AnatomySource  # noqa: E402
-from mri_inpaint.train import TrainConfig, load_model, masked_l1  # noqa: E402
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def timed(fn, repeats: int = 3) -> float:
@@ -37,48 +38,52 @@ def timed(fn, repeats: int = 3) -> float:
     return best
 
 
+def train_throughput(images, mask, *, threads: int, workers: int, steps: int = 30) -> float:
+    """Images per second of the real training step fed by the real loader."""
+    torch.set_num_threads(threads)
+    cfg = preset().train
+    loader, _ = make_train_loaders(images, mask, batch_size=cfg.batch_size, shift_prob=cfg.shift_prob)
+    if workers:
+        loader = torch.utils.data.DataLoader(loader.dataset, batch_size=cfg.batch_size, shuffle=True,
+                                             num_workers=workers, drop_last=True)
+    model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(10, 1000))
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    batches = iter(loader)
+    for _ in range(3):  # warm-up
+        train_step(model, next(batches), opt, sched, scaler, amp=False)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step(model, next(batches), opt, sched, scaler, amp=False)
+    return steps * cfg.batch_size / (time.perf_counter() - t0)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--history", type=Path, default=ROOT / "runs/main/history.json", help="training log")
-    parser.add_argument("--weights", type=Path, default=ROOT / "weights/inpaint_unet.pt", help="trained weights")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/speed.json", help="JSON results")
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="trained weights")
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json", help="JSON results")
     args = parser.parse_args(argv)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    res = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-                      f"{torch.__version__}, {torch.get_num_threads()} threads"}
+    cores = os.cpu_count() or 1
+    res = {"machine": f"{platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}"}
 
     source = AnatomySource()
     source.sample(64, 0)
     res["sampling_images_per_s"] = 2000 / timed(lambda: source.sample(2000, 1), 2)
 
-    cfg = TrainConfig()
-    model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     mask = stripe_mask(DEFAULT_STRIPES)
-    clean = torch.from_numpy(source.sample(cfg.batch_size, 2))
-    m = torch.from_numpy(mask)[None, None].float().expand_as(clean)
-
-    def step():
-        loss = masked_l1(model(corrupt(clean, mask), m), clean, m)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    step()
-    res["train_images_per_s"] = cfg.batch_size * 10 / timed(lambda: [step() for _ in range(10)], 2)
+    images = source.sample(2000, 2)
+    for threads in sorted({1, min(2, cores), cores}):
+        for workers in (0, 1):
+            res[f"train_images_per_s_{threads}_threads_{workers}_workers"] = train_throughput(
+                images, mask, threads=threads, workers=workers)
+    torch.set_num_threads(min(2, cores))
 
     if args.weights.exists():
         trained = load_model(args.weights)
-        images = corrupt(source.sample(100, 3), mask)
-        predict(trained, images[:8], mask)
-        res["fill_100_seconds"] = timed(lambda: predict(trained, images, mask))
-    if args.history.exists():
-        hist = json.loads(args.history.read_text())
-        final = hist[-1]["val_psnr_gaps"]
-        elapsed = np.cumsum([h["seconds"] for h in hist])
-        reach = next(i for i, h in enumerate(hist) if h["val_psnr_gaps"] >= final - 0.1)
-        res["training_minutes_total"] = float(elapsed[-1] / 60)
-        res["minutes_to_within_0.1db_of_final"] = float(elapsed[reach] / 60)
-        res["final_val_psnr_gaps"] = final
+        test = corrupt(source.sample(100, 3), mask)
+        predict(trained, test[:8], mask)
+        res["fill_100_seconds"] = timed(lambda: predict(trained, test, mask))
 
     print("| measure | value |\n|---|---|")
     for k, v in res.items():

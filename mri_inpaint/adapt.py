@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .evaluate import predict
+from .config import AdaptConfig
+from .fill import predict
+from .losses import masked_l1
 from .masks import shift_mask
-from .train import masked_l1
+from .metrics import psnr_from_mse
 
 log = logging.getLogger(__name__)
 
 #: Mask translation (dy, dx) of the label-free check: half a stripe period.
 CHECK_SHIFT = (0, 2)
-
-
-def _psnr(mse: np.ndarray) -> np.ndarray:
-    return 10 * np.log10(1.0 / np.maximum(mse, 1e-10))
 
 
 def check_with(fill_fn, images: np.ndarray, mask: np.ndarray, *, shift: tuple[int, int] = CHECK_SHIFT) -> dict:
@@ -45,7 +42,7 @@ def check_with(fill_fn, images: np.ndarray, mask: np.ndarray, *, shift: tuple[in
     hidden = shifted & ~mask  # observed pixels (true values known) that the shifted mask hides
     second = fill_fn(np.where(shifted, 0, first).astype(np.float32), shifted)
     err = (second - images)[:, 0][:, hidden]
-    return {"psnr": float(_psnr((err ** 2).mean(axis=1)).mean()), "mae": float(np.abs(err).mean()),
+    return {"psnr": float(psnr_from_mse((err ** 2).mean(axis=1)).mean()), "mae": float(np.abs(err).mean()),
             "hidden_pixels": int(hidden.sum()), "shift": list(shift)}
 
 
@@ -55,18 +52,6 @@ def real_image_check(model, images: np.ndarray, mask: np.ndarray, *, shift=CHECK
 
 
 # ---------------------------------------------------------------- self-training
-@dataclass
-class AdaptConfig:
-    """Self-training on the real test images (targets are always real observed pixels)."""
-
-    steps: int = 600  # optimisation steps
-    batch_size: int = 16  # real images per step (and as many synthetic ones)
-    lr: float = 2e-4  # AdamW learning rate (constant)
-    synthetic_weight: float = 1.0  # weight of the synthetic-pair loss that anchors the real task
-    refresh_every: int = 100  # steps between re-computing the pseudo-filled images
-    seed: int = 0
-
-
 def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarray,
                         rng: np.random.Generator):
     """Pairs on real images: re-mask pseudo-filled images with a translated mask.

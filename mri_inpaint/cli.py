@@ -1,20 +1,102 @@
-"""Command-line interface: ``python -m mri_inpaint {info,generate,train,adapt,evaluate,check,fill,run,course-setup}``."""
+"""Command line: ``mri-inpaint {info,generate,train,adapt,evaluate,check,fill,run,course-setup}``.
+
+This module only parses arguments and calls :mod:`mri_inpaint.pipeline`. The settings'
+flags are generated from the dataclasses in :mod:`mri_inpaint.config` (name, default of
+the chosen ``--preset``, help from the field's comment).
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import shutil
 import sys
-from dataclasses import asdict, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-from .pipeline import (DATA_DIR, EVAL_COUNT, FIGURES, OUTPUT, RUNS_DIR, WEIGHTS, demo_inputs, eval_images,
-                       load_inputs, training_images)
+from .config import DEFAULT_WEIGHTS, PRESETS, AdaptConfig, DataConfig, Paths, TrainConfig, field_help, preset
 
 log = logging.getLogger("mri_inpaint")
+
+#: Config sections exposed as flags: (section, dataclass, flag prefix).
+SECTIONS = (("data", DataConfig, ""), ("train", TrainConfig, ""), ("adapt", AdaptConfig, "adapt-"))
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except the ``None`` of flags whose default comes from elsewhere."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    from .sources import SOURCE_NAMES
+    from .sources.course import SCHEDULERS
+
+    return {"source": SOURCE_NAMES, "course_scheduler": SCHEDULERS}
+
+
+# ---------------------------------------------------------------- flags from the configs
+def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, device: bool = True) -> None:
+    """Add one flag per config field of ``sections`` (default: the preset's value)."""
+    defaults = preset("full")
+    choices = _choices()
+    for section, cls, prefix in sections:
+        group = parser.add_argument_group(f"{section} settings ({cls.__name__})")
+        helps = field_help(cls)
+        for f in fields(cls):
+            flag = "--" + prefix + f.name.replace("_", "-")
+            default = getattr(getattr(defaults, section), f.name)
+            text = f"{helps.get(f.name, f.name)} (full preset: {default})"
+            kwargs = dict(dest=f"{section}.{f.name}", default=None, help=text.replace("%", "%%"),
+                          metavar=None if isinstance(default, bool) or f.name in choices else f.name.upper())
+            if isinstance(default, bool):
+                group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            else:
+                group.add_argument(flag, type=type(default), choices=choices.get(f.name), **kwargs)
+    if device:
+        parser.add_argument("--device", dest="device", default=None,
+                            help="'auto' (CUDA if available), 'cpu' or 'cuda' (default: auto)")
+    parser.add_argument("--preset", choices=tuple(PRESETS), default="full",
+                        help="named settings the flags above start from ('smoke': a seconds-long run)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The preset named by ``--preset`` with every flag that was given applied."""
+    from .config import with_overrides
+
+    cfg = preset(getattr(args, "preset", "full"))
+    overrides: dict = {}
+    for key, value in vars(args).items():
+        if value is None or "." not in key:
+            continue
+        section, name = key.split(".", 1)
+        overrides.setdefault(section, {})[name] = value
+    if getattr(args, "device", None):
+        overrides["device"] = args.device
+    return with_overrides(cfg, **overrides)
+
+
+def paths_from_args(args: argparse.Namespace) -> Paths:
+    paths = Paths.default()
+    changes = {k: getattr(args, k) for k in ("data_dir", "run_dir", "output", "figures")
+               if getattr(args, k, None) is not None}
+    return paths.replace(**changes)
+
+
+def _inputs(args):
+    from .pipeline import load_inputs
+
+    return load_inputs(args.test_set, args.mask)
+
+
+def _device(args):
+    from .utils import pick_device
+
+    return pick_device(args.device or "auto")
 
 
 # ---------------------------------------------------------------- subcommands
@@ -23,15 +105,14 @@ def cmd_info(args) -> int:
     from .masks import fit_stripes
     from .sources import course_generator_available
 
-    path, images, mask = load_inputs(args.test_set, args.mask)
-    stats = describe_test_set(images, mask)
-    stripes = fit_stripes(mask)
-    print(f"test set: {path}")
-    for k, v in stats.items():
+    test = _inputs(args)
+    stripes = fit_stripes(test.mask)
+    print(f"test set: {test.path}")
+    for k, v in describe_test_set(test.images, test.mask).items():
         print(f"  {k}: {v}")
-    print(f"mask: {int(mask.sum())} missing pixels of {mask.size} ({mask.mean():.1%})")
+    print(f"mask: {int(test.mask.sum())} missing pixels of {test.mask.size} ({test.mask.mean():.1%})")
     print(f"stripes: period {stripes.period:.4f} px, width {stripes.width:g} px, slant {stripes.slant:+.4f} px/row, "
-          f"phase {stripes.phase:.4f}; the ideal pattern matches {1 - len(stripes.exceptions) / mask.size:.1%} "
+          f"phase {stripes.phase:.4f}; the ideal pattern matches {1 - len(stripes.exceptions) / test.mask.size:.1%} "
           f"of pixels ({len(stripes.exceptions)} exceptions stored for an exact round trip)")
     print("training source: " + ("course generator (ese_invldm) installed" if course_generator_available()
                                  else "embedded anatomy (course generator not installed)"))
@@ -39,18 +120,11 @@ def cmd_info(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .course_setup import ensure_course_importable
-    from .sources import get_source
-
-    ensure_course_importable(args.data_dir / "course")
     from .cache import ImageCache
-    from .sources import course_generator_available
+    from .pipeline import image_source
 
-    name = args.source if args.source != "auto" else ("course" if course_generator_available() else "anatomy")
-    kwargs = {} if name == "anatomy" else dict(
-        num_inference_steps=args.steps, scheduler=args.scheduler, temperature=args.temperature,
-        batch_size=args.batch_size)
-    source = get_source(name, **kwargs)
+    cfg, paths = config_from_args(args), paths_from_args(args)
+    source = image_source(cfg.data, paths)
     cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
                        count=args.n, overwrite=args.overwrite)
     images = cache.build(source, progress=not args.quiet)
@@ -58,50 +132,53 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def train_config(args):
-    from .train import TrainConfig
-
-    cfg = TrainConfig()
-    overrides = {k: getattr(args, k) for k in ("epochs", "num_images", "batch_size", "lr", "seed", "device",
-                                                 "source", "chans", "num_pool_layers")
-                 if getattr(args, k, None) is not None}
-    return replace(cfg, **overrides)
-
-
 def cmd_train(args) -> int:
-    from .data import find_test_set, load_test_set
-    from .masks import infer_mask
-    from .train import export_weights, train
+    from .pipeline import train_or_resume, training_images
 
-    cfg = train_config(args)
-    if args.mask:
-        from .data import load_mask
-        mask = load_mask(args.mask)
-    else:
-        mask = infer_mask(load_test_set(find_test_set(args.test_set)))
-    images = training_images(cfg, args.data_dir, progress=not args.quiet)
-    state = train(cfg, images, mask, args.run_dir, resume=args.resume, progress=not args.quiet)
-    best = state["best_val"]
+    cfg, paths = config_from_args(args), paths_from_args(args)
+    if (paths.run_dir / "last.pt").exists() and not args.resume:
+        raise FileExistsError(f"{paths.run_dir} already holds a training run: pass --resume to continue it, "
+                              "or choose another --run-dir (nothing was overwritten)")
+    test = _inputs(args)
+    images = training_images(cfg, paths, progress=not args.quiet)
+    _, state = train_or_resume(cfg, images, test, paths, progress=not args.quiet)
+    best = max(row["val_psnr_gaps"] for row in state["history"])
     print(f"trained {len(state['history'])} epochs; best validation PSNR on the gaps {best:.2f} dB "
-          f"(checkpoints in {args.run_dir})")
-    if args.export:
-        from .train import load_checkpoint
-        best_state = load_checkpoint(Path(args.run_dir) / "best.pt")
-        export_weights(best_state, args.export, {"val": best_state["history"][best_state["epoch"]]})
-        print(f"exported weights to {args.export}")
+          f"(checkpoints in {paths.run_dir})")
+    return 0
+
+
+def cmd_adapt(args) -> int:
+    from .adapt import real_image_check
+    from .checkpoint import build_model, load_checkpoint
+    from .pipeline import adapt_to_test_images, anchor_images, export_final, training_images
+
+    cfg, paths = config_from_args(args), paths_from_args(args)
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
+    test = _inputs(args)
+    state = load_checkpoint(args.weights)
+    model = build_model(state, _device(args))
+    anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
+    adapted = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
+    before, after = real_image_check(model, test.images, test.mask), real_image_check(adapted, test.images, test.mask)
+    export_final(cfg, adapted, state, {"real_check_in_sample": after}, paths, args.output)
+    print(f"real-image check {before['psnr']:.2f} -> {after['psnr']:.2f} dB (in-sample: the adapted model was "
+          f"trained on these pixels; bench/adapt.py gives the cross-fitted figure); wrote {args.output}")
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import compare_methods, default_methods, format_table
-    from .train import load_model
-    from .utils import pick_device
+    from .checkpoint import load_model
+    from .evaluate import compare_methods, format_table, methods_table
+    from .pipeline import eval_images
 
-    _, _, mask = load_inputs(args.test_set, args.mask)
-    model = load_model(args.weights, pick_device(args.device)) if args.weights else None
-    clean = eval_images(args.data_dir, args.n)
-    rows = compare_methods(clean, mask, default_methods(model, mask))
-    print(f"held-out embedded images: {len(clean)}, exact test mask ({int(mask.sum())} missing pixels)")
+    cfg, paths = config_from_args(args), paths_from_args(args)
+    test = _inputs(args)
+    networks = {"U-Net (ours)": load_model(args.weights, _device(args))} if args.weights else {}
+    clean = eval_images(cfg, paths)
+    rows = compare_methods(clean, test.mask, methods_table(networks))
+    print(f"held-out images: {len(clean)}, exact test mask ({int(test.mask.sum())} missing pixels)")
     print(format_table(rows))
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
@@ -110,12 +187,10 @@ def cmd_evaluate(args) -> int:
 
 def cmd_check(args) -> int:
     from .adapt import real_image_check
-    from .train import load_model
-    from .utils import pick_device
+    from .checkpoint import load_model
 
-    _, images, mask = load_inputs(args.test_set, args.mask)
-    model = load_model(args.weights, pick_device(args.device))
-    result = real_image_check(model, images, mask)
+    test = _inputs(args)
+    result = real_image_check(load_model(args.weights, _device(args)), test.images, test.mask)
     print(json.dumps(result, indent=1))
     print("note: for weights self-trained on these same images (the committed ones are) this check is in-sample; "
           "bench/adapt.py reports the cross-fitted figure")
@@ -123,18 +198,15 @@ def cmd_check(args) -> int:
 
 
 def cmd_fill(args) -> int:
+    from .checkpoint import load_model
     from .data import load_mask, load_test_set
-    from .evaluate import predict
-    from .fill import write_filled
+    from .fill import predict, write_filled
     from .masks import infer_mask
-    from .train import load_model
-    from .utils import pick_device
 
     images = load_test_set(args.input, require_mask_inference=args.mask is None)  # validates first
     input_ndim = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim
     mask = load_mask(args.mask) if args.mask else infer_mask(images)
-    model = load_model(args.weights, pick_device(args.device))
-    filled = predict(model, images, mask)
+    filled = predict(load_model(args.weights, _device(args)), images, mask)
     if input_ndim == 3:  # keep the caller's layout
         filled, images = filled[:, 0], images[:, 0]
     write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
@@ -142,110 +214,32 @@ def cmd_fill(args) -> int:
     return 0
 
 
-def adapt_model(model, best_state: dict, images, mask, anchors, path: Path, steps: int, progress: bool):
-    """Self-train ``model`` on the test images (or reuse ``path`` if it exists); return the adapted model."""
-    from .adapt import AdaptConfig, self_train
-    from .train import build_model, export_weights, load_checkpoint
-
-    device = next(model.parameters()).device
-    if path.exists():
-        log.info("reusing the adapted weights in %s", path)
-        return build_model(load_checkpoint(path, map_location=device), device)
-    cfg = AdaptConfig(steps=steps)
-    adapted = self_train(model, images, mask, anchors, cfg, progress=progress)
-    export_weights({**best_state, "model": adapted.state_dict()}, path,
-                   {"adaptation": asdict(cfg), "history": best_state.get("history", [])})
-    return adapted
-
-
-def cmd_adapt(args) -> int:
-    from .adapt import real_image_check
-    from .sources import AnatomySource
-    from .train import build_model, load_checkpoint
-    from .utils import pick_device
-
-    _, images, mask = load_inputs(args.test_set, args.mask)
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
-    if args.output.exists():
-        args.output.unlink()
-    state = load_checkpoint(args.weights)
-    model = build_model(state, pick_device(args.device))
-    anchors = AnatomySource().sample(4000, seed=777)
-    adapted = adapt_model(model, state, images, mask, anchors, args.output, args.steps, not args.quiet)
-    before, after = real_image_check(model, images, mask), real_image_check(adapted, images, mask)
-    print(f"real-image check {before['psnr']:.2f} -> {after['psnr']:.2f} dB (in-sample: the adapted model was "
-          f"trained on these pixels; bench/adapt.py gives the cross-fitted figure); wrote {args.output}")
-    return 0
-
-
 def cmd_run(args) -> int:
-    """The whole job: images, training (resumable), adaptation, evaluation, real-image check, filling, figures."""
-    from .adapt import real_image_check
-    from .baselines import biharmonic, row_interpolate_np, zero_fill
-    from .evaluate import compare_methods, format_table, predict
-    from .fill import write_filled
-    from .train import build_model, export_weights, load_checkpoint, train
-    from .utils import pick_device
+    from .evaluate import format_check_table, format_table
+    from .pipeline import demo_inputs, run
 
-    cfg = train_config(args)
-    run_dir = Path(args.run_dir)
-    demo = False
+    cfg, paths = config_from_args(args), paths_from_args(args)
     try:
-        path, images, mask = load_inputs(args.test_set, args.mask)
+        test = _inputs(args)
     except FileNotFoundError as exc:
         if args.test_set:
             raise
         log.warning("%s", exc)
-        print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask)")
-        images, mask, _ = demo_inputs()
-        path, demo = None, True
-    train_imgs = training_images(cfg, args.data_dir, progress=not args.quiet)
-    state = train(cfg, train_imgs, mask, run_dir, resume=True, progress=not args.quiet)
-    best = load_checkpoint(run_dir / "best.pt")
-    model = build_model(best, pick_device(cfg.device))
-    final = model
-    if args.adapt_steps > 0:
-        final = adapt_model(model, best, images, mask, train_imgs[: min(4000, len(train_imgs))],
-                            run_dir / "adapted.pt", args.adapt_steps, not args.quiet)
-    methods = {"zero fill": zero_fill, "row-wise linear": row_interpolate_np, "biharmonic": biharmonic,
-               "U-Net, trained": lambda x, m: predict(model, x, m)}
-    if final is not model:
-        methods["U-Net, adapted (final)"] = lambda x, m: predict(final, x, m)
-    rows = compare_methods(eval_images(args.data_dir), mask, methods)
-    print(format_table(rows))
-    check = {"trained": real_image_check(model, images, mask)}
-    if final is not model:
-        check["adapted_in_sample"] = real_image_check(final, images, mask)
-    print("real-image check (PSNR on hidden observed pixels): "
-          + ", ".join(f"{k} {v['psnr']:.2f} dB" for k, v in check.items()))
-    filled = predict(final, images, mask)
-    out = args.output if not demo else run_dir / "demo_nogaps.npy"
-    if out.exists():
-        backup = run_dir / f"previous_{out.name}"
-        shutil.copy2(out, backup)
-        print(f"kept the previous {out} as {backup}")
-    write_filled(out, filled, images, mask, input_path=path)
-    metrics = {"evaluation": rows, "real_image_check": check, "history": state["history"],
-               "config": asdict(cfg), "adapt_steps": args.adapt_steps, "demo_input": demo}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    if args.export:
-        final_state = {**best, "model": final.state_dict()}
-        export_weights(final_state, args.export, {"evaluation": rows, "real_image_check": check,
-                                                  "history": state["history"]})
-    try:
-        from .figures import save_run_figures
-        save_run_figures(state["history"], images, filled, mask, args.figures)
-    except ImportError as exc:  # matplotlib missing: figures are optional
-        log.warning("figures skipped: %s", exc)
-    print(f"wrote {out} ({'demo input' if demo else path}); metrics in {run_dir / 'metrics.json'}")
+        print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask); "
+              f"its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
+        test, _ = demo_inputs()
+    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet)
+    print(format_table(metrics["held_out"]))
+    print(format_check_table(metrics["real_check"]) + "\n(adapted network: in-sample)")
+    print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}); "
+          f"metrics in {paths.run_dir / 'metrics.json'}")
     return 0
 
 
 def cmd_course_setup(args) -> int:
     from .course_setup import install_bundle
 
-    folder = install_bundle(args.bundle, args.data_dir / "course")
+    folder = install_bundle(args.bundle, paths_from_args(args).course_dir)
     print(f"course generator installed from {args.bundle}: ese_invldm importable from {folder}; "
           "install its Python requirements as the course's run.sh does")
     return 0
@@ -253,118 +247,78 @@ def cmd_course_setup(args) -> int:
 
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .adapt import AdaptConfig
-
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(prog="python -m mri_inpaint", formatter_class=fmt,
+    fmt = HelpFormatter
+    parser = argparse.ArgumentParser(prog="mri-inpaint", formatter_class=fmt,
                                      description="Fill the missing stripes of 64x64 head-MRI slices.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def inputs(p):
-        p.add_argument("--test-set", type=Path, help="corrupted test images .npy (N,1,64,64) in [0,1]; "
-                       "default: $MRI_TEST_SET, ./test_set.npy, ../shared/test_set.npy")
-        p.add_argument("--mask", type=Path, help="bool (64,64) .npy, True = missing; default: inferred from the images")
+    def command(name, func, text, *, inputs=False, data_dir=False, run_dir=False):
+        p = sub.add_parser(name, help=text, description=text, formatter_class=fmt, parents=[common])
+        if inputs:
+            p.add_argument("--test-set", type=Path, help="corrupted test images .npy (N,1,64,64) in [0,1]; "
+                           "default: $MRI_TEST_SET, ./test_set.npy, ../shared/test_set.npy")
+            p.add_argument("--mask", type=Path, help="bool (64,64) .npy, True = missing; default: inferred")
+        if data_dir:
+            p.add_argument("--data-dir", type=Path, help="folder of image caches (default: data/ of the project)")
+        if run_dir:
+            p.add_argument("--run-dir", type=Path, help="folder of checkpoints and logs (default: runs/main)")
+        p.set_defaults(func=func)
+        return p
 
-    def data_dir(p):
-        p.add_argument("--data-dir", type=Path, default=DATA_DIR, help="folder of image caches")
+    def weights(p, default=DEFAULT_WEIGHTS):
+        p.add_argument("--weights", type=Path, default=default, help="trained weights (.pt)")
 
-    def device(p):
-        p.add_argument("--device", default="auto", help="'auto' (CUDA if available), 'cpu' or 'cuda'")
+    command("info", cmd_info, "test-set statistics, mask and stripe parameters", inputs=True)
 
-    def training(p):
-        from .train import TrainConfig
-
-        d = TrainConfig()  # defaults shown in --help come from the one configuration object
-        p.add_argument("--run-dir", type=Path, default=RUNS_DIR / "main", help="folder for checkpoints and logs")
-        p.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training images")
-        p.add_argument("--num-images", type=int, default=d.num_images,
-                       help="training images to generate, incl. validation")
-        p.add_argument("--batch-size", type=int, default=d.batch_size, help="images per optimisation step")
-        p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (AdamW)")
-        p.add_argument("--chans", type=int, default=d.chans, help="U-Net channels at full resolution")
-        p.add_argument("--num-pool-layers", type=int, default=d.num_pool_layers, help="U-Net down-sampling steps")
-        p.add_argument("--seed", type=int, default=d.seed, help="training seed")
-        p.add_argument("--source", choices=("auto", "anatomy", "course"), default=d.source,
-                       help="training-image source")
-        p.add_argument("--export", type=Path, help="also save the best weights (small file) here")
-        p.add_argument("--device", default=d.device, help="'auto' (CUDA if available), 'cpu' or 'cuda'")
-
-    p = sub.add_parser("info", help="test-set statistics, mask and stripe parameters", formatter_class=fmt, parents=[common])
-    inputs(p)
-    p.set_defaults(func=cmd_info)
-
-    p = sub.add_parser("generate", help="fill the resumable training-image cache", formatter_class=fmt, parents=[common])
+    p = command("generate", cmd_generate, "fill a resumable image cache from the image source", data_dir=True)
     p.add_argument("--n", type=int, required=True, help="number of images")
     p.add_argument("--out", type=Path, required=True, help="cache folder")
-    p.add_argument("--source", choices=("auto", "anatomy", "course"), default="auto", help="image source")
     p.add_argument("--seed", type=int, default=1234, help="generation seed")
-    p.add_argument("--steps", type=int, default=50, help="course generator: inference steps")
-    p.add_argument("--scheduler", choices=("ddim", "ddpm"), default="ddim", help="course generator: sampler")
-    p.add_argument("--temperature", type=float, default=1.0, help="course generator: sampling temperature")
-    p.add_argument("--batch-size", type=int, default=64, help="course generator: images per batch")
     p.add_argument("--overwrite", action="store_true", help="replace a cache made with other settings")
-    data_dir(p)
-    p.set_defaults(func=cmd_generate)
+    add_config_flags(p, SECTIONS[:1], device=False)
 
-    p = sub.add_parser("train", help="train the inpainting U-Net (resumable)", formatter_class=fmt, parents=[common])
-    inputs(p)
-    data_dir(p)
-    training(p)
+    p = command("train", cmd_train, "train the inpainting U-Net (resumable)", inputs=True, data_dir=True,
+                run_dir=True)
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    p.set_defaults(func=cmd_train)
+    add_config_flags(p, SECTIONS[:2])
 
-    p = sub.add_parser("evaluate", help="quality table on held-out images with the exact mask", formatter_class=fmt, parents=[common])
-    inputs(p)
-    data_dir(p)
-    device(p)
-    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
-    p.add_argument("--n", type=int, default=EVAL_COUNT, help="held-out images")
+    p = command("adapt", cmd_adapt, "self-train a network on the test images' observed pixels", inputs=True,
+                data_dir=True, run_dir=True)
+    weights(p, Path("runs/main/best.pt"))
+    p.add_argument("--output", type=Path, required=True, help="where to save the adapted weights (.pt)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
+    add_config_flags(p, (SECTIONS[0], SECTIONS[2]))
+
+    p = command("evaluate", cmd_evaluate, "quality table on held-out images with the exact test mask",
+                inputs=True, data_dir=True)
+    weights(p)
     p.add_argument("--out", type=Path, help="also write the rows as JSON here")
-    p.set_defaults(func=cmd_evaluate)
+    add_config_flags(p, SECTIONS[:1])
 
-    p = sub.add_parser("check", help="label-free check on the real test images' observed pixels",
-                       formatter_class=fmt, parents=[common])
-    inputs(p)
-    device(p)
-    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
-    p.set_defaults(func=cmd_check)
+    p = command("check", cmd_check, "label-free check on the real test images' observed pixels", inputs=True)
+    weights(p)
+    p.add_argument("--device", default=None, help="'auto' (CUDA if available), 'cpu' or 'cuda' (default: auto)")
 
-    p = sub.add_parser("fill", help="fill the gaps of any corrupted image stack", formatter_class=fmt, parents=[common])
+    p = command("fill", cmd_fill, "fill the gaps of any corrupted image stack")
     p.add_argument("--input", type=Path, required=True, help="corrupted images .npy, (N,1,64,64) or (N,64,64)")
     p.add_argument("--output", type=Path, required=True, help="where to write the filled .npy")
     p.add_argument("--mask", type=Path, help="bool (64,64) .npy, True = missing; default: inferred")
-    p.add_argument("--weights", type=Path, default=WEIGHTS, help="trained weights (.pt)")
+    weights(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
-    device(p)
-    p.set_defaults(func=cmd_fill)
+    p.add_argument("--device", default=None, help="'auto' (CUDA if available), 'cpu' or 'cuda' (default: auto)")
 
-    p = sub.add_parser("run", help="the whole job: images, training, evaluation, filling", formatter_class=fmt, parents=[common])
-    inputs(p)
-    data_dir(p)
-    training(p)
-    p.add_argument("--output", type=Path, default=OUTPUT, help="filled test set .npy")
-    p.add_argument("--figures", type=Path, default=FIGURES, help="folder for figures")
-    p.add_argument("--adapt-steps", type=int, default=AdaptConfig.steps,
-                   help="self-training steps on the test images' observed pixels (0: none)")
-    p.set_defaults(func=cmd_run)
+    p = command("run", cmd_run, "the whole job: images, training, adaptation, evaluation, filling", inputs=True,
+                data_dir=True, run_dir=True)
+    p.add_argument("--output", type=Path, help="filled test set .npy (default: test_set_nogaps.npy of the project)")
+    p.add_argument("--figures", type=Path, help="folder for figures (default: figures/ of the project)")
+    p.add_argument("--export", type=Path, help="also save the final weights (small file) here")
+    add_config_flags(p)
 
-    p = sub.add_parser("adapt", help="self-train a network on the test images' observed pixels",
-                       formatter_class=fmt, parents=[common])
-    inputs(p)
-    device(p)
-    p.add_argument("--weights", type=Path, default=RUNS_DIR / "main" / "best.pt", help="trained weights (.pt)")
-    p.add_argument("--output", type=Path, required=True, help="where to save the adapted weights (.pt)")
-    p.add_argument("--steps", type=int, default=AdaptConfig.steps, help="self-training steps")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
-    p.set_defaults(func=cmd_adapt)
-
-    p = sub.add_parser("course-setup", help="install the course's diffusion generator from its bundle",
-                       formatter_class=fmt, parents=[common])
+    p = command("course-setup", cmd_course_setup, "install the course's diffusion generator from its bundle",
+                data_dir=True)
     p.add_argument("--bundle", required=True, help="path or http(s) URL of cw1_files.zip (or its unpacked folder)")
-    data_dir(p)
-    p.set_defaults(func=cmd_course_setup)
     return parser
 
 

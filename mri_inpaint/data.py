@@ -22,7 +22,7 @@ DEFAULT_TEST_SET_ENV = "MRI_TEST_SET"
 #: Name of the test-set file searched for in the working folder and in ``../shared``.
 TEST_SET_NAME = "test_set.npy"
 #: Height and width of every image.
-IMAGE_SIZE = 64
+from .config import IMAGE_SIZE  # noqa: E402
 
 _NPY_MAGIC = b"\x93NUMPY"  # first 6 bytes of every .npy file (numpy.lib.format)
 
@@ -32,8 +32,9 @@ def find_test_set(explicit: Path | str | None = None, *, cwd: Path | None = None
     """Find the test-set file.
 
     Looks, in order, at ``explicit``, the ``$MRI_TEST_SET`` environment variable,
-    ``./test_set.npy`` and ``../shared/test_set.npy``; relative paths are taken from
-    ``cwd``. An explicit path or a set environment variable must name an existing
+    ``./test_set.npy`` and ``../shared/test_set.npy`` from ``cwd``, then the same two
+    from the project folder (:func:`~mri_inpaint.config.project_root`); relative paths
+    are taken from ``cwd``. An explicit path or a set environment variable must name an existing
     file: a mistake there is reported rather than silently replaced by a fallback.
 
     Args:
@@ -69,7 +70,14 @@ def find_test_set(explicit: Path | str | None = None, *, cwd: Path | None = None
         return path
     looked.append(f"${DEFAULT_TEST_SET_ENV} (not set)")
 
-    for path in (cwd / TEST_SET_NAME, cwd.parent / "shared" / TEST_SET_NAME):
+    from . import config
+
+    candidates = []
+    for folder in (cwd, config.project_root()):
+        for path in (folder / TEST_SET_NAME, folder.parent / "shared" / TEST_SET_NAME):
+            if path.resolve() not in [c.resolve() for c in candidates]:
+                candidates.append(path)
+    for path in candidates:
         if path.is_file():
             logger.info("using test set %s", path)
             return path

@@ -42,6 +42,14 @@ class CorruptedPairs(Dataset):
     def __len__(self) -> int:
         return len(self.clean)
 
+    def get_state(self) -> dict:
+        """State of the corruption generator (a JSON-serialisable dict), for checkpoints."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Restore the corruption generator from :meth:`get_state`."""
+        self.rng.bit_generator.state = state
+
     def _mask_for(self, index: int) -> np.ndarray:
         rng = np.random.default_rng((self.seed, index)) if self.fixed else self.rng
         if self.shift_prob > 0 and rng.random() < self.shift_prob:

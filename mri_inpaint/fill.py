@@ -1,11 +1,57 @@
-"""Fill the gaps of corrupted images with a trained network and write the result safely."""
+"""Fill the gaps of corrupted images with a trained network, verify the result, write it safely."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .utils import atomic_write
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, images, mask, *, batch_size: int = 64, device=None) -> np.ndarray:
+    """Fill the gaps of ``images`` with an :class:`~mri_inpaint.model.InpaintNet`.
+
+    The model runs in eval mode (its previous mode is restored afterwards) under
+    ``torch.no_grad``, in batches, on its own device (``next(model.parameters()).device``)
+    and in its parameter dtype.
+
+    Args:
+        model: an ``InpaintNet`` (``model(image, mask) -> filled``).
+        images: ``(N, 1, H, W)`` corrupted (or clean: gaps are zeroed by the model) images.
+        mask: bool ``(H, W)`` shared by all images, or ``(N, 1, H, W)``; True where missing.
+        batch_size: images per forward pass.
+        device: if given, the model is moved there first (in place); default: its device.
+
+    Returns:
+        float32 ``(N, 1, H, W)``; observed pixels equal ``images`` (cast to float32).
+    """
+    if device is not None:
+        model.to(device)
+    param = next(model.parameters())
+    dev, dtype = param.device, param.dtype
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[:, None]
+    mask = np.asarray(mask).astype(bool)
+    per_image = mask.ndim == 4
+    if per_image and mask.shape[0] != images.shape[0]:
+        raise ValueError(f"mask {mask.shape} does not match images {images.shape}")
+    shared = None if per_image else torch.from_numpy(mask).to(dev)
+    was_training = model.training
+    model.eval()
+    try:
+        out = []
+        for start in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).to(dev, dtype)
+            m = torch.from_numpy(mask[start:start + batch_size]).to(dev) if per_image else shared
+            out.append(model(x, m).float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    if not out:
+        return np.zeros(images.shape, dtype=np.float32)
+    return np.concatenate(out).astype(np.float32, copy=False)
 
 
 def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -> None:

@@ -1,70 +1,246 @@
-"""Steps shared by the CLI, the notebook and the benchmarks: inputs, image caches, defaults."""
+"""The job, written once: inputs, images, training, adaptation, evaluation, filling.
+
+Each step is a small function over a :class:`~mri_inpaint.config.Config` and a
+:class:`~mri_inpaint.config.Paths`; :func:`run` composes them. The command line, the
+notebook and the benchmarks all call these functions::
+
+    test_set.npy --load_inputs--> images + mask ----------------------------+
+    image source --training_images--> clean images (resumable cache)        |
+        --train_or_resume--> network (runs/<name>/last.pt, best.pt)         |
+        --adapt_to_test_images (observed pixels of the test images) <-------+
+        --> final network --evaluate (held-out images, real-image check)
+        --fill_and_write--> test_set_nogaps.npy (verified, atomic)
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .config import AdaptConfig, Config, DataConfig, Paths
+
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path("data")  # image caches (git-ignored)
-RUNS_DIR = Path("runs")  # training runs and checkpoints (git-ignored)
-WEIGHTS = Path("weights/inpaint_unet.pt")  # committed final weights
-OUTPUT = Path("test_set_nogaps.npy")  # the deliverable
-FIGURES = Path("figures")
-EVAL_SEED = 20261128  # held-out evaluation images: a seed never used for training
-EVAL_COUNT = 400
+
+# ---------------------------------------------------------------- inputs
+@dataclass
+class TestInputs:
+    """The corrupted images to fill and their mask (bool ``(64, 64)``, True = missing)."""
+
+    images: np.ndarray
+    mask: np.ndarray
+    path: Path | None = None  # the file they came from; None for a demo input
+    demo: bool = False  # True: a stand-in made from the embedded source, never the deliverable
 
 
-def load_inputs(test_set: Path | None, mask_path: Path | None):
-    """Find and load the test images and their mask (given, or inferred)."""
+def load_inputs(test_set: Path | str | None = None, mask_path: Path | str | None = None) -> TestInputs:
+    """Find and load the test images (see :func:`~mri_inpaint.data.find_test_set`) and their mask."""
     from .data import find_test_set, load_mask, load_test_set
     from .masks import infer_mask
 
     path = find_test_set(test_set)
     images = load_test_set(path, require_mask_inference=mask_path is None)
     mask = load_mask(mask_path) if mask_path else infer_mask(images)
-    return path, images, mask
+    return TestInputs(images, mask, path)
 
 
-def demo_inputs(n: int = 100, seed: int = 7):
-    """A stand-in test set: embedded anatomy images corrupted with the default stripe pattern."""
+def demo_inputs(n: int = 100, seed: int = 7) -> tuple[TestInputs, np.ndarray]:
+    """A labelled stand-in test set: embedded images corrupted with the default stripes.
+
+    Returns:
+        ``(inputs, clean)`` with ``inputs.demo`` True.
+    """
     from .masks import DEFAULT_STRIPES, corrupt, stripe_mask
     from .sources import AnatomySource
 
     mask = stripe_mask(DEFAULT_STRIPES)
     clean = AnatomySource().sample(n, seed)
-    return corrupt(clean, mask), mask, clean
+    return TestInputs(corrupt(clean, mask), mask, None, demo=True), clean
 
 
-def image_cache(source, n: int, seed: int, root: Path, overwrite: bool = False):
+# ---------------------------------------------------------------- images
+def image_source(data: DataConfig, paths: Paths):
+    """The training-image source ``data.source`` names (``"auto"``: the course generator when installed)."""
+    from .course_setup import ensure_course_importable
+    from .sources import get_source
+
+    ensure_course_importable(paths.course_dir)
+    return get_source(data.source, **data.course_kwargs())
+
+
+def image_cache(source, n: int, seed: int, root: Path, *, overwrite: bool = False):
+    """The resumable cache of ``n`` images of ``source`` under ``root``.
+
+    The folder name carries a digest of the source's settings, so changed settings get a
+    new cache instead of clashing with (and never silently reusing) an old one.
+    """
     from .cache import ImageCache
 
-    # The folder name carries a digest of the source's settings, so changed settings get a
-    # new cache instead of clashing with (and never silently reusing) an old one.
     digest = hashlib.sha256(json.dumps(source.params(), sort_keys=True).encode()).hexdigest()[:8]
-    folder = root / f"{source.name}-{digest}-seed{seed}"
+    folder = Path(root) / f"{source.name}-{digest}-seed{seed}"
     return ImageCache(folder, source_name=source.name, source_params=source.params(), seed=seed,
                       count=n, overwrite=overwrite)
 
 
-def training_images(cfg, data_dir: Path, progress: bool = True) -> np.ndarray:
-    """Build or reuse the training-image cache for ``cfg``."""
-    from .course_setup import ensure_course_importable
-    from .sources import get_source
-
-    ensure_course_importable(data_dir / "course")
-    source = get_source(cfg.source)
-    log.info("training images: %d from the %r source (cache under %s)", cfg.num_images, source.name, data_dir)
-    return image_cache(source, cfg.num_images, cfg.image_seed, data_dir).build(source, progress=progress)
+def training_images(cfg: Config, paths: Paths, *, progress: bool = True) -> np.ndarray:
+    """Build (or resume, or reuse) the training-image cache; float32 ``(N, 1, 64, 64)``."""
+    source = image_source(cfg.data, paths)
+    log.info("training images: %d from the %r source (cache under %s)", cfg.data.num_images, source.name,
+             paths.data_dir)
+    return image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir).build(
+        source, progress=progress)
 
 
-def eval_images(data_dir: Path, n: int = EVAL_COUNT) -> np.ndarray:
-    """Held-out clean images (embedded source, a seed never used for training)."""
-    from .sources import AnatomySource
+def eval_images(cfg: Config, paths: Paths, *, progress: bool = False) -> np.ndarray:
+    """Held-out clean images from the training images' source, with a seed never used for training."""
+    source = image_source(cfg.data, paths)
+    return image_cache(source, cfg.data.eval_images, cfg.data.eval_seed, paths.data_dir / "eval").build(
+        source, progress=progress)
 
-    source = AnatomySource()
-    return image_cache(source, n, EVAL_SEED, data_dir / "eval").build(source, progress=False)
+
+def anchor_images(train_images: np.ndarray, adapt: AdaptConfig) -> np.ndarray:
+    """The synthetic images that keep self-training anchored: the first ``adapt.num_anchors``."""
+    return train_images[: min(adapt.num_anchors, len(train_images))]
+
+
+# ---------------------------------------------------------------- training and adaptation
+def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, paths: Paths, *,
+                    progress: bool = True):
+    """Train on ``train_images`` corrupted with the test mask, resuming ``paths.run_dir`` if it holds a run.
+
+    Each epoch's log row also gets the label-free check on the test images
+    (``real_check_psnr``), so the curves show both scores.
+
+    Returns:
+        ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
+        and its checkpoint state.
+    """
+    from .adapt import real_image_check
+    from .checkpoint import build_model, load_checkpoint
+    from .train import train
+    from .utils import pick_device
+
+    device = pick_device(cfg.device)
+
+    def check(model, row):
+        return {"real_check_psnr": real_image_check(model, test.images, test.mask)["psnr"]}
+
+    train(cfg.train, train_images, test.mask, paths.run_dir, resume=True, progress=progress, device=device,
+          record=asdict(cfg), on_epoch=check)
+    best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
+    best["history"] = load_checkpoint(paths.run_dir / "last.pt", map_location=device)["history"]
+    return build_model(best, device), best
+
+
+def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarray, paths: Paths, *,
+                         progress: bool = True):
+    """Self-train ``model`` on the test images' observed pixels (:mod:`~mri_inpaint.adapt`).
+
+    The result is kept as ``paths.run_dir/adapted.pt`` and reused by a rerun with the same
+    settings. Returns ``model`` itself when ``cfg.adapt.steps`` is 0.
+    """
+    from .adapt import self_train
+    from .checkpoint import build_model, load_checkpoint, write_weights
+
+    if cfg.adapt.steps <= 0:
+        return model
+    path = paths.run_dir / "adapted.pt"
+    device = next(model.parameters()).device
+    if path.exists():
+        state = load_checkpoint(path, map_location=device)
+        if state["config"] == asdict(cfg) and state["metrics"].get("test_set") == str(test.path):
+            log.info("reusing the adapted weights in %s", path)
+            return build_model(state, device)
+    adapted = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
+    write_weights(path, adapted, config=asdict(cfg), metrics={"test_set": str(test.path)})
+    return adapted
+
+
+# ---------------------------------------------------------------- evaluation and output
+def evaluate(cfg: Config, paths: Paths, networks: dict, test: TestInputs) -> dict:
+    """Score the baselines and ``networks`` two ways.
+
+    Returns:
+        ``{"held_out": rows, "real_check": rows}``: the quality table on held-out images
+        corrupted with the exact test mask, and the label-free check on the test images.
+    """
+    from .evaluate import check_methods, compare_methods, methods_table
+
+    methods = methods_table(networks)
+    return {"held_out": compare_methods(eval_images(cfg, paths), test.mask, methods),
+            "real_check": check_methods(test.images, test.mask, methods)}
+
+
+def output_path(paths: Paths, test: TestInputs) -> Path:
+    """Where the filled images go: the deliverable, or the run folder for a demo input."""
+    return paths.run_dir / "demo_nogaps.npy" if test.demo else paths.output
+
+
+def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None) -> np.ndarray:
+    """Fill the test images, verify and write them atomically to ``output``.
+
+    Args:
+        keep_previous_in: if given and ``output`` exists, copy it there first as
+            ``previous_<name>`` (nothing the user has is lost).
+
+    Returns:
+        the filled images, float32 like the input.
+    """
+    from .fill import predict, write_filled
+
+    filled = predict(model, test.images, test.mask)
+    output = Path(output)
+    if keep_previous_in is not None and output.exists():
+        keep_previous_in.mkdir(parents=True, exist_ok=True)
+        backup = keep_previous_in / f"previous_{output.name}"
+        shutil.copy2(output, backup)
+        log.info("kept the previous %s as %s", output, backup)
+    write_filled(output, filled, test.images, test.mask, input_path=test.path)
+    return filled
+
+
+def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, export: Path | None = None) -> Path:
+    """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``)."""
+    from .checkpoint import write_weights
+
+    path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],
+                         metrics=metrics)
+    if export is not None:
+        write_weights(export, model, config=asdict(cfg), history=state["history"], metrics=metrics)
+    return path
+
+
+def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = None, progress: bool = True,
+        figures: bool = True) -> dict:
+    """The whole job: images, training (resumable), adaptation, evaluation, filling, figures.
+
+    Returns:
+        the metrics written to ``paths.run_dir/metrics.json`` (plus ``"output"``).
+    """
+    train_imgs = training_images(cfg, paths, progress=progress)
+    model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
+    final = adapt_to_test_images(cfg, model, test, anchor_images(train_imgs, cfg.adapt), paths,
+                                 progress=progress)
+    networks = {"U-Net, trained": model}
+    if final is not model:
+        networks["U-Net, adapted (final)"] = final  # its real-image check is in-sample
+    scores = evaluate(cfg, paths, networks, test)
+    out = output_path(paths, test)
+    filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
+    metrics = {**scores, "history": state["history"], "config": asdict(cfg), "demo_input": test.demo,
+               "test_set": str(test.path), "output": str(out)}
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check")}, paths, export)
+    if figures:
+        try:
+            from .figures import save_run_figures
+            save_run_figures(state["history"], test.images, filled, test.mask, paths.figures)
+        except ImportError as exc:  # matplotlib missing: figures are optional
+            log.warning("figures skipped: %s", exc)
+    return metrics

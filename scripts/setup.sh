@@ -21,14 +21,14 @@ else
     log "using existing virtual environment $VENV"
 fi
 
-want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+want="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 have="$(cat "$STAMP" 2>/dev/null || true)"
 
 torch_ok=1
 "$VPY" -c "import torch" >/dev/null 2>&1 || torch_ok=0
 
 if [[ "$torch_ok" == 1 && "$want" == "$have" ]]; then
-    log "requirements up to date (stamp $STAMP matches requirements.txt); nothing to install"
+    log "requirements up to date (stamp $STAMP matches requirements.txt + pyproject.toml); nothing to install"
     exit 0
 fi
 
@@ -41,6 +41,10 @@ fi
 
 log "pip install -r requirements.txt"
 "$VPY" -m pip install -r requirements.txt
+
+# The package itself, editable: `mri-inpaint` on the venv's PATH, importable from anywhere.
+log "pip install --no-deps -e ."
+"$VPY" -m pip install --no-deps -e .
 
 "$VPY" -c "import torch, numpy; print('[setup] torch', torch.__version__, '| numpy', numpy.__version__)"
 echo "$want" > "$STAMP"

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from mri_inpaint.cli import main
+from mri_inpaint.checkpoint import load_checkpoint, write_weights
+from mri_inpaint.cli import build_parser, config_from_args, main
+from mri_inpaint.config import AdaptConfig, TrainConfig, field_help, preset
 from mri_inpaint.model import InpaintNet
-from mri_inpaint.train import TrainConfig, export_weights, load_checkpoint
 
 
 @pytest.fixture
@@ -20,10 +21,8 @@ def weights_file(tmp_path):
     model = InpaintNet(chans=8, num_pool_layers=2)
     with torch.no_grad():
         model.unet.head.weight.normal_(0, 0.05)
-    state = {"model": model.state_dict(), "model_args": model.model_args,
-             "config": asdict(TrainConfig(chans=8, num_pool_layers=2))}
     path = tmp_path / "weights.pt"
-    export_weights(state, path)
+    write_weights(path, model, config=asdict(TrainConfig(chans=8, num_pool_layers=2)))
     return path
 
 
@@ -165,7 +164,7 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
     run_dir, data_dir, weights = tmp_path / "run", tmp_path / "data", tmp_path / "w.pt"
     common = ["--test-set", str(test_set_file), "--data-dir", str(data_dir), "-q"]
     train = ["train", *common, "--run-dir", str(run_dir), "--chans", "8", "--num-images", "40",
-             "--batch-size", "8", "--device", "cpu", "--export", str(weights)]
+             "--batch-size", "8", "--device", "cpu"]
     assert main([*train, "--epochs", "1"]) == 0, capsys.readouterr().err
     assert "trained 1 epochs" in capsys.readouterr().out
     assert main([*train, "--epochs", "1"]) == 2  # an existing run is not overwritten without --resume
@@ -174,14 +173,23 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
     assert main([*train, "--epochs", "2", "--resume"]) == 0, capsys.readouterr().err
     assert "trained 2 epochs" in capsys.readouterr().out
     state = load_checkpoint(run_dir / "last.pt")
-    assert state["epoch"] == 1 and len(state["history"]) == 2
-    assert state["config"]["epochs"] == 2 and state["config"]["num_images"] == 40
-    assert load_checkpoint(weights)["model_args"]["chans"] == 8
+    assert state["resume"]["epoch"] == 1 and len(state["history"]) == 2
+    assert state["config"]["train"]["epochs"] == 2 and state["config"]["data"]["num_images"] == 40
+    assert all("real_check_psnr" in row for row in state["history"])
 
-    assert main(["evaluate", *common, "--weights", str(weights), "--n", "8", "--device", "cpu",
+    assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
+                 "--output", str(weights), "--adapt-steps", "2", "--adapt-num-anchors", "8", "--num-images", "40",
+                 "--device", "cpu"]) == 0, capsys.readouterr().err
+    assert "real-image check" in capsys.readouterr().out
+    assert load_checkpoint(weights)["model_args"]["chans"] == 8
+    assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
+                 "--output", str(weights)]) == 2  # never replaced without --overwrite
+    assert "--overwrite" in _one_line_error(capsys.readouterr().err)
+
+    assert main(["evaluate", *common, "--weights", str(weights), "--eval-images", "8", "--device", "cpu",
                  "--out", str(tmp_path / "rows.json")]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    assert "held-out embedded images: 8" in out
+    assert "held-out images: 8" in out
     for method in ("zero fill", "row-wise linear", "biharmonic", "U-Net (ours)"):
         assert f"| {method} |" in out
     assert (tmp_path / "rows.json").is_file()
@@ -192,6 +200,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     """No test set anywhere: `run` says so, works on a demo input, and writes verified outputs."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MRI_TEST_SET", raising=False)
+    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: tmp_path)
     run_dir = tmp_path / "run"
     args = ["run", "-q", "--run-dir", str(run_dir), "--data-dir", str(tmp_path / "data"), "--chans", "8",
             "--num-pool-layers", "2", "--num-images", "40", "--batch-size", "8", "--epochs", "1",
@@ -204,9 +213,41 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert filled.shape == (100, 1, 64, 64) and filled.dtype == np.float32
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["demo_input"] is True
-    assert {r["method"] for r in metrics["evaluation"]} >= {"biharmonic", "U-Net, trained", "U-Net, adapted (final)"}
+    assert {r["method"] for r in metrics["held_out"]} >= {"biharmonic", "U-Net, trained", "U-Net, adapted (final)"}
+    assert {r["method"] for r in metrics["real_check"]} >= {"biharmonic", "U-Net, trained"}
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
+    assert (run_dir / "final.pt").is_file()
     assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"chans": 8, "num_pool_layers": 2}
     # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.
     assert main(args) == 0, capsys.readouterr().err
     assert (run_dir / "previous_demo_nogaps.npy").is_file()
+
+
+# ---------------------------------------------------------------- flags from the configs
+def test_every_config_field_has_a_flag_with_its_comment_as_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for cls, prefix in ((TrainConfig, ""), (AdaptConfig, "adapt-")):
+        helps = field_help(cls)
+        for name, text in helps.items():
+            assert f"--{prefix}{name.replace('_', '-')}" in out
+            assert " ".join(text.split()) in out, name
+    assert set(field_help(TrainConfig)) == {f for f in TrainConfig.__dataclass_fields__}
+
+
+def test_flags_override_the_preset_and_unset_flags_keep_it():
+    args = build_parser().parse_args(["run", "--preset", "smoke", "--epochs", "3", "--adapt-lr", "0.01",
+                                      "--no-amp", "--device", "cpu"])
+    cfg = config_from_args(args)
+    smoke = preset("smoke")
+    assert cfg.train.epochs == 3 and cfg.adapt.lr == 0.01 and cfg.train.amp is False and cfg.device == "cpu"
+    assert cfg.train.chans == smoke.train.chans and cfg.data.num_images == smoke.data.num_images
+    assert config_from_args(build_parser().parse_args(["run"])) == preset("full")
+
+
+def test_unknown_preset_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--preset", "huge"])
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("huge")

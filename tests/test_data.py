@@ -228,6 +228,7 @@ def layout(tmp_path, monkeypatch):
     project.mkdir()
     shared.mkdir()
     monkeypatch.chdir(project)
+    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: project)
     return project, shared
 
 
@@ -262,6 +263,20 @@ def test_find_uses_cwd_argument(tmp_path, monkeypatch):
     assert find_test_set(cwd=project) == in_shared
     local = touch(project / "test_set.npy")
     assert find_test_set(cwd=project) == local
+
+
+def test_find_falls_back_to_the_project_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(DEFAULT_TEST_SET_ENV, raising=False)
+    elsewhere, project = tmp_path / "elsewhere", tmp_path / "repo" / "project"
+    elsewhere.mkdir()
+    project.mkdir(parents=True)
+    (tmp_path / "repo" / "shared").mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: project)
+    beside = touch(tmp_path / "repo" / "shared" / "test_set.npy")
+    assert find_test_set() == beside  # run from another folder, the project's ../shared is found
+    local = touch(elsewhere / "test_set.npy")
+    assert find_test_set() == local  # the working folder comes first
 
 
 def test_find_relative_explicit_and_env_use_cwd(layout, monkeypatch):

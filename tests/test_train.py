@@ -12,11 +12,12 @@ import mri_inpaint.train as train_mod
 from conftest import make_smooth_images
 from mri_inpaint.masks import DEFAULT_STRIPES, stripe_mask
 from mri_inpaint.model import InpaintNet
-from mri_inpaint.train import (TrainConfig, build_model, export_weights, load_checkpoint, load_model,
-                               save_checkpoint, train)
+from mri_inpaint.checkpoint import build_model, load_checkpoint, load_model, save_checkpoint, write_weights
+from mri_inpaint.config import TrainConfig
+from mri_inpaint.train import train
 
-TINY = TrainConfig(chans=8, num_pool_layers=2, epochs=3, batch_size=8, num_images=64, device="cpu",
-                   warmup_steps=2, val_fraction=0.1, amp=False)
+TINY = TrainConfig(chans=8, num_pool_layers=2, epochs=3, batch_size=8, warmup_steps=2, val_fraction=0.1,
+                   amp=False)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def mask_module() -> np.ndarray:
 def full_run(tmp_path_factory, images, mask_module):
     """An uninterrupted 3-epoch run (shared by the tests below, which only read it)."""
     run_dir = tmp_path_factory.mktemp("run_a")
-    state = train(TINY, images, mask_module, run_dir, progress=False)
+    state = train(TINY, images, mask_module, run_dir, progress=False, device="cpu")
     return run_dir, state
 
 
@@ -66,12 +67,14 @@ def test_tiny_training_writes_checkpoints_and_history(full_run):
     assert all(np.isfinite(row["val_psnr_gaps"]) for row in history)
     assert (run_dir / "history.csv").read_text().splitlines()[0].split(",")[:2] == ["epoch", "train_l1_gaps"]
     assert len((run_dir / "history.csv").read_text().splitlines()) == 4
-    assert state["epoch"] == 2 and state["config"] == asdict(TINY)
-    assert state["best_val"] == max(row["val_psnr_gaps"] for row in history)
+    assert state["resume"]["epoch"] == 2 and state["config"] == asdict(TINY)
+    assert state["resume"]["best_val"] == max(row["val_psnr_gaps"] for row in history)
     last = load_checkpoint(run_dir / "last.pt")
-    assert last["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2}
+    assert last["resume"]["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2}
+    assert set(last) == {"model", "model_args", "config", "history", "metrics", "resume"}
     best = load_checkpoint(run_dir / "best.pt")
-    assert best["history"][best["epoch"]]["val_psnr_gaps"] == best["best_val"] == state["best_val"]
+    best_epoch = best["resume"]["epoch"]
+    assert best["history"][best_epoch]["val_psnr_gaps"] == best["resume"]["best_val"] == state["resume"]["best_val"]
 
 
 def test_training_improves_on_row_interpolation(full_run, images, mask_module):
@@ -97,18 +100,18 @@ def test_resume_matches_uninterrupted_run(full_run, tmp_path, images, mask_modul
         _interrupt_at_validation(m, after=1)
         with pytest.raises(KeyboardInterrupt):
             train(TINY, images, mask_module, tmp_path, progress=False)
-    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 0  # only epoch 1 was saved
+    assert load_checkpoint(tmp_path / "last.pt")["resume"]["epoch"] == 0  # only epoch 1 was saved
     torch.manual_seed(999)  # global RNG state after an interruption is arbitrary
     state = train(TINY, images, mask_module, tmp_path, resume=True, progress=False)
-    assert state["epoch"] == reference["epoch"] == 2
+    assert state["resume"]["epoch"] == reference["resume"]["epoch"] == 2
     assert state["model"].keys() == reference["model"].keys()
     for k, v in reference["model"].items():
         assert torch.equal(state["model"][k], v), k
     assert _val_metrics(state["history"]) == _val_metrics(reference["history"])
-    assert state["best_val"] == reference["best_val"]
+    assert state["resume"]["best_val"] == reference["resume"]["best_val"]
     # resuming a finished run does nothing and returns its last state
     again = train(TINY, images, mask_module, tmp_path, resume=True, progress=False)
-    assert again["epoch"] == 2 and len(again["history"]) == 3
+    assert again["resume"]["epoch"] == 2 and len(again["history"]) == 3
 
 
 def test_resume_in_empty_dir_starts_fresh(tmp_path, images, mask_module):
@@ -126,12 +129,12 @@ def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, m
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
 def test_resume_on_cuda(tmp_path, images, mask_module, monkeypatch):
-    cfg = replace(TINY, device="cuda", epochs=2, amp=True)
+    cfg = replace(TINY, epochs=2, amp=True)
     with monkeypatch.context() as m:
         _interrupt_at_validation(m, after=1)
         with pytest.raises(KeyboardInterrupt):
-            train(cfg, images, mask_module, tmp_path, progress=False)
-    state = train(cfg, images, mask_module, tmp_path, resume=True, progress=False)
+            train(cfg, images, mask_module, tmp_path, progress=False, device="cuda")
+    state = train(cfg, images, mask_module, tmp_path, resume=True, progress=False, device="cuda")
     assert len(state["history"]) == 2
     assert next(iter(state["model"].values())).is_cuda
 
@@ -173,13 +176,14 @@ def test_build_model_mismatched_args(model_args):
         build_model(state)
 
 
-def test_export_weights_loadable(full_run, tmp_path, corrupted_images, mask_module):
+def test_weights_file_is_small_and_loadable(full_run, tmp_path, corrupted_images, mask_module):
     run_dir, state = full_run
     path = tmp_path / "sub" / "weights.pt"
-    export_weights(state, path, {"val": state["history"][-1]})
+    write_weights(path, build_model(state), config=state["config"], history=state["history"],
+                  metrics={"val": state["history"][-1]})
     small = torch.load(path, weights_only=True)  # plain tensors and python values only
-    assert set(small) == {"model", "model_args", "config", "metrics"}
-    assert small["metrics"]["val"]["epoch"] == 3
+    assert set(small) == {"model", "model_args", "config", "history", "metrics"}
+    assert small["metrics"]["val"]["epoch"] == 3 and len(small["history"]) == 3
     assert path.stat().st_size < (run_dir / "last.pt").stat().st_size
     model = load_model(path)
     assert not model.training
@@ -190,6 +194,20 @@ def test_export_weights_loadable(full_run, tmp_path, corrupted_images, mask_modu
         assert torch.equal(model(x, m), build_model(state)(x, m))
 
 
-def test_train_config_from_dict_ignores_unknown_keys():
-    d = {**asdict(TINY), "obsolete_option": 1}
-    assert TrainConfig.from_dict(d) == TINY
+def test_old_weights_without_history_load_with_empty_defaults(tmp_path):
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    save_checkpoint(tmp_path / "old.pt", {"model": model.state_dict(), "model_args": model.model_args})
+    state = load_checkpoint(tmp_path / "old.pt")
+    assert state["history"] == [] and state["metrics"] == {} and state["config"] == {}
+
+
+def test_on_epoch_hook_adds_scores_to_the_log(tmp_path, images, mask_module):
+    calls = []
+
+    def hook(model, row):
+        calls.append(row["epoch"])
+        assert isinstance(model, InpaintNet)
+        return {"extra_score": float(row["epoch"]) * 2}
+    state = train(replace(TINY, epochs=2), images, mask_module, tmp_path, progress=False, on_epoch=hook)
+    assert calls == [1, 2]
+    assert [r["extra_score"] for r in state["history"]] == [2.0, 4.0]

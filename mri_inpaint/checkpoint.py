@@ -1,0 +1,75 @@
+"""The one checkpoint format, read and written here only.
+
+A checkpoint is a dict ``{"model", "model_args", "config", "history", "metrics"}``:
+the weights, the :class:`~mri_inpaint.model.InpaintNet` constructor arguments, the
+settings it was made with (``asdict`` of :class:`~mri_inpaint.config.Config`), the
+per-epoch training log, and any scores. Training checkpoints (``last.pt``, ``best.pt``)
+add ``"resume"``: optimiser, scheduler, epoch, best validation score and every RNG
+state. Weights files are checkpoints without ``"resume"`` (a few MB).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .model import InpaintNet
+from .utils import atomic_write
+
+
+def make_state(model: InpaintNet, *, config: dict, history: list | None = None, metrics: dict | None = None,
+               resume: dict | None = None) -> dict:
+    """Assemble a checkpoint of ``model`` (see the module docstring for the keys)."""
+    state = {"model": model.state_dict(), "model_args": dict(model.model_args), "config": config,
+             "history": list(history or []), "metrics": dict(metrics or {})}
+    if resume is not None:
+        state["resume"] = resume
+    return state
+
+
+def save_checkpoint(path: Path | str, state: dict) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename)."""
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def write_weights(path: Path | str, model: InpaintNet, *, config: dict, history: list | None = None,
+                  metrics: dict | None = None) -> Path:
+    """Save what inference needs (no resume state): the weights file of a finished model."""
+    return save_checkpoint(path, make_state(model, config=config, history=history, metrics=metrics))
+
+
+def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
+    """Load a checkpoint safely (``weights_only=True``), with clear errors for bad files.
+
+    Missing optional keys (``config``, ``history``, ``metrics``) come back empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"weights file {path} not found: train first (python -m mri_inpaint train) "
+                                "or pass --weights PATH")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupted, truncated, or not a torch file
+        raise ValueError(f"could not read weights file {path} ({type(exc).__name__}: {exc}); "
+                         "it is corrupted or not a checkpoint of this project - retrain or restore it") from exc
+    if not isinstance(state, dict) or "model" not in state or "model_args" not in state:
+        raise ValueError(f"{path} is not a checkpoint of this project (expected keys 'model' and 'model_args')")
+    for key, empty in (("config", {}), ("history", []), ("metrics", {})):
+        state.setdefault(key, empty)
+    return state
+
+
+def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
+    """Rebuild an :class:`InpaintNet` (eval mode) from a checkpoint's ``model_args`` and weights."""
+    try:
+        model = InpaintNet(**state["model_args"])
+        model.load_state_dict(state["model"])
+    except (TypeError, RuntimeError) as exc:
+        raise ValueError(f"weights do not fit this project's architecture ({exc}); "
+                         "use weights saved by this version of mri_inpaint") from exc
+    return model.to(device).eval()
+
+
+def load_model(path: Path | str, device: torch.device | str = "cpu") -> InpaintNet:
+    """Load a trained :class:`InpaintNet` from a checkpoint or weights file."""
+    return build_model(load_checkpoint(path, map_location=device), device)
