@@ -1,34 +1,71 @@
-"""Plotting helpers for the notebook: thin wrappers around :mod:`mri_inpaint.figures`.
+"""The notebook's display helpers: figures (from :mod:`mri_inpaint.figures`), code and tables.
 
 Each figure function returns a Figure; pass it to :func:`show` to display it (and
-optionally save it into ``figures/``).
+optionally save it into :data:`FIGURES`).
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from mri_inpaint.figures import (contact_sheet, fill_panels, image_grid, mask_figure,  # noqa: F401
+from mri_inpaint.figures import (fill_panels, image_grid, mask_figure, mean_images,  # noqa: F401
                                  training_curves)
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 
 
-def show(fig, save_as: str | Path | None = None) -> None:
-    """Display ``fig`` (inline in a notebook) and close it; with ``save_as`` (a file name, or a
-    path) also save it, a bare name going into ``figures/``."""
-    if save_as is not None:
-        path = Path(save_as) if Path(save_as).parent != Path(".") else FIGURES / save_as
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+def _display(obj, fallback: str) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:
-        get_ipython = display = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(fig)
+        print(fallback)
+        return
+    if get_ipython() is not None:
+        display(obj)
     else:
-        plt.show()  # a no-op under the non-interactive Agg backend
+        print(fallback)
+
+
+def show(fig, save_as: str | Path | None = None) -> None:
+    """Display ``fig`` (inline in a notebook) and close it; with ``save_as`` (a file name, or a
+    path) also save it, a bare name going into :data:`FIGURES`."""
+    if save_as is not None:
+        path = Path(save_as) if Path(save_as).parent != Path(".") else FIGURES / save_as
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    _display(fig, "")
     plt.close(fig)
+
+
+def show_code(*objects) -> None:
+    """Show the source of functions or classes from their one home in the package."""
+    for obj in objects:
+        source = inspect.getsource(obj)
+        where = f"# {inspect.getmodule(obj).__name__}.{obj.__qualname__}\n"
+        try:
+            from IPython.display import Code
+            _display(Code(where + source, language="python"), where + source)
+        except ImportError:
+            print(where + source)
+
+
+def show_markdown(text: str) -> None:
+    """Render Markdown (tables, text with computed numbers) in the notebook; print it elsewhere."""
+    try:
+        from IPython.display import Markdown
+        _display(Markdown(text), text)
+    except ImportError:
+        print(text)
+
+
+def markdown_table(rows: list[dict], columns: dict[str, str], formats: dict[str, str] | None = None) -> str:
+    """A Markdown table of ``rows`` with ``columns = {key: header}`` and ``formats = {key: spec}``."""
+    formats = formats or {}
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [format(row[k], formats.get(k, "")) if k in row else "" for k in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -89,7 +89,7 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     Returns:
         the adapted copy of the model (eval mode).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     cfg = cfg or AdaptConfig()
     rng = np.random.default_rng(cfg.seed)

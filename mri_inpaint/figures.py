@@ -187,7 +187,8 @@ def training_curves(history: Sequence[dict], *, path: Path | str | None = None) 
     if any(h.get("train_l1_gaps", 0) > 0 for h in history):
         ax_l.set_yscale("log")
     plot(ax_p, "val_psnr_gaps", "val PSNR (gaps)", color="C1")
-    ax_p.set(title="validation PSNR", xlabel="epoch", ylabel="dB")
+    plot(ax_p, "real_check_psnr", "real-image check", color="C4")
+    ax_p.set(title="PSNR: validation and real-image check", xlabel="epoch", ylabel="dB")
     best = series("val_psnr_gaps")
     if best:
         i = int(np.argmax(best[1]))
@@ -200,6 +201,25 @@ def training_curves(history: Sequence[dict], *, path: Path | str | None = None) 
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def mean_images(sets: dict, mask, *, size: float = 2.2, path: Path | str | None = None) -> "Figure":
+    """The mean image of each named set of images, observed pixels only (gaps shown grey).
+
+    Args:
+        sets: ``{name: (N, 1, H, W) images}``.
+        mask: bool ``(H, W)``, True where missing (those pixels are left out of every mean).
+    """
+    fig, axes = _plt().subplots(1, len(sets), figsize=(size * len(sets), size + 0.4), squeeze=False)
+    mask = np.asarray(mask, dtype=bool)
+    for ax, (name, images) in zip(axes[0], sets.items()):
+        mean = np.ma.masked_array(_stack(images).mean(axis=0), mask)
+        cmap = _plt().get_cmap("gray").with_extremes(bad="0.55")
+        ax.imshow(mean, cmap=cmap, vmin=0, vmax=max(float(mean.max()), 1e-6))
+        ax.set_title(name, fontsize=8)
+        ax.axis("off")
     fig.tight_layout()
     return _save(fig, path)
 

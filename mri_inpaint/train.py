@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, make_state, save_checkpoint
 from .config import TrainConfig
