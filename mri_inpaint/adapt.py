@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .config import AdaptConfig
+from .config import ADAPT_METHODS, AdaptConfig
 from .fill import predict
 from .losses import masked_l1
 from .masks import shift_mask
@@ -76,15 +78,65 @@ def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarr
     return pseudo * (1 - m), m, real, w
 
 
+def splitting_batch(real: torch.Tensor, mask: np.ndarray, rng: np.random.Generator, fraction: float):
+    """Pairs on real images by splitting their observed pixels (SSDU, Yaman et al. 2020; Noise2Self).
+
+    A random ``fraction`` of the observed pixels is hidden as well; the loss is taken on
+    those hidden observed pixels. No pseudo-fill enters the input.
+
+    Returns:
+        ``(inputs, input_mask, target, loss_mask)``, tensors ``(B, 1, H, W)``.
+    """
+    B, _, H, W = real.shape
+    hide = (rng.random((B, 1, H, W)) < fraction) & ~mask[None, None]
+    m = torch.from_numpy(mask[None, None] | hide).float()
+    return real * (1 - m), m, real, torch.from_numpy(hide).float()
+
+
+def shift_images(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """Translate ``(B, 1, H, W)`` images by ``(dy, dx)`` without wrap-around (edges replicate)."""
+    H, W = x.shape[-2:]
+    padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)), mode="replicate")
+    return padded[..., max(-dy, 0):max(-dy, 0) + H, max(-dx, 0):max(-dx, 0) + W]
+
+
+def equivariance_loss(model, real: torch.Tensor, mask: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Equivariant-imaging loss (Chen, Tachella & Davies, ICCV 2021) for a fixed mask.
+
+    The first fill ``x1 = f(y)`` is translated (1-3 px across the stripes, up to 4 px
+    along them, no wrap-around), re-measured with the same mask and filled again; the
+    second fill must reproduce the translated first fill on the gaps. Gradients flow
+    through both fills. Pixels that the translation filled in by replication are ignored.
+    """
+    x1 = model(real * (1 - mask), mask)
+    dx = int(rng.choice([-3, -2, -1, 1, 2, 3]))
+    dy = int(rng.integers(-4, 5))
+    moved = shift_images(x1, dy, dx)
+    x2 = model(moved * (1 - mask), mask)
+    valid = shift_images(torch.ones_like(x1), dy, dx)
+    H, W = x1.shape[-2:]
+    valid[..., :max(dy, 0), :] = 0
+    valid[..., H + min(dy, 0):, :] = 0
+    valid[..., :, :max(dx, 0)] = 0
+    valid[..., :, W + min(dx, 0):] = 0
+    return masked_l1(x2, moved, mask * valid)
+
+
 def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
-               cfg: AdaptConfig | None = None, *, progress: bool = True):
+               cfg: AdaptConfig | None = None, *, progress: bool = True, max_seconds: float | None = None):
     """Fine-tune a copy of ``model`` on the real images (plus synthetic anchor pairs).
+
+    ``cfg.method`` chooses the real-image loss, whose targets are always real observed pixels:
+    ``"pseudo"`` re-masks pseudo-filled images with a translated mask
+    (:func:`self_training_batch`); ``"split"`` hides extra observed pixels
+    (:func:`splitting_batch`). ``cfg.ei_weight > 0`` adds :func:`equivariance_loss`.
 
     Args:
         model: trained :class:`~mri_inpaint.model.InpaintNet` (left unchanged).
         real_images: corrupted real images ``(N, 1, H, W)``.
         mask: bool ``(H, W)``, True where missing.
         synthetic: clean synthetic images ``(M, 1, H, W)`` for anchor pairs with the exact mask.
+        max_seconds: stop early after this much wall time (equal-time comparisons).
 
     Returns:
         the adapted copy of the model (eval mode).
@@ -92,6 +144,8 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     from tqdm import tqdm
 
     cfg = cfg or AdaptConfig()
+    if cfg.method not in ADAPT_METHODS:
+        raise ValueError(f"unknown adaptation method {cfg.method!r}: choose one of {', '.join(ADAPT_METHODS)}")
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = copy.deepcopy(model)
@@ -101,11 +155,18 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     syn = torch.from_numpy(synthetic)
     exact = torch.from_numpy(mask)[None, None].float()
     pseudo = None
+    start = time.perf_counter()
     for step in tqdm(range(cfg.steps), desc="self-training", disable=not progress, leave=False):
-        if step % cfg.refresh_every == 0:
-            pseudo = torch.from_numpy(predict(model, real_images, mask))
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            log.info("self-training stopped after %d steps (%.0f s budget)", step, max_seconds)
+            break
         idx = torch.randint(len(real), (cfg.batch_size,), generator=gen)
-        inp, m, target, w = self_training_batch(pseudo[idx], real[idx], mask, rng)
+        if cfg.method == "pseudo":
+            if step % cfg.refresh_every == 0:
+                pseudo = torch.from_numpy(predict(model, real_images, mask))
+            inp, m, target, w = self_training_batch(pseudo[idx], real[idx], mask, rng)
+        else:
+            inp, m, target, w = splitting_batch(real[idx], mask, rng, cfg.split_fraction)
         sidx = torch.randint(len(syn), (cfg.batch_size,), generator=gen)
         clean = syn[sidx]
         model.train()
@@ -113,6 +174,9 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
         pred_syn = model((clean * (1 - exact)).to(device), exact.expand_as(clean).to(device))
         loss = (masked_l1(pred_real, target.to(device), w.to(device))
                 + cfg.synthetic_weight * masked_l1(pred_syn, clean.to(device), exact.expand_as(clean).to(device)))
+        if cfg.ei_weight > 0:
+            loss = loss + cfg.ei_weight * equivariance_loss(model, real[idx].to(device),
+                                                            exact.expand(len(idx), -1, -1, -1).to(device), rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -33,10 +33,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
+    from .config import ADAPT_METHODS
     from .sources import SOURCE_NAMES
     from .sources.course import SCHEDULERS
 
-    return {"source": SOURCE_NAMES, "course_scheduler": SCHEDULERS}
+    return {"source": SOURCE_NAMES, "course_scheduler": SCHEDULERS, "method": ADAPT_METHODS}
 
 
 # ---------------------------------------------------------------- flags from the configs

@@ -1,8 +1,10 @@
 """The label-free real-image check and self-training."""
 import numpy as np
+import pytest
 import torch
 
-from mri_inpaint.adapt import AdaptConfig, check_with, self_train, self_training_batch
+from mri_inpaint.adapt import (AdaptConfig, check_with, self_train, self_training_batch, shift_images,
+                               splitting_batch)
 from mri_inpaint.baselines import row_interpolate_np, zero_fill
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintNet
@@ -61,3 +63,43 @@ def test_zero_steps_leave_the_model_as_it_was(corrupted_images, clean_images, ma
                          AdaptConfig(steps=0, batch_size=2), progress=False)
     assert adapted is not model
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), adapted.state_dict().values()))
+
+
+def test_splitting_batch_hides_a_share_of_observed_pixels(corrupted_images, mask):
+    real = torch.from_numpy(corrupted_images[:8])
+    inputs, m, target, weight = splitting_batch(real, mask, np.random.default_rng(0), 0.3)
+    w = weight.bool()
+    assert not (w & torch.from_numpy(mask)).any()  # targets are observed pixels only
+    assert torch.all(m.bool() | ~w) and torch.all(inputs[m.bool()] == 0)
+    assert torch.all(m.bool()[:, :, torch.from_numpy(mask)])  # the real gaps stay gaps
+    share = w.float().sum() / (8 * (~mask).sum())
+    assert 0.25 < share < 0.35
+
+
+@pytest.mark.parametrize("dy,dx", [(0, 2), (3, -1), (-4, 3)])
+def test_shift_images_translates_without_wrapping(dy, dx):
+    x = torch.arange(64.0 * 64).reshape(1, 1, 64, 64)
+    moved = shift_images(x, dy, dx)
+    assert moved.shape == x.shape
+    inner = moved[..., 4:60, 4:60]
+    assert torch.equal(inner, x[..., 4 - dy:60 - dy, 4 - dx:60 - dx])
+    assert moved.max() <= x.max()  # nothing wraps in from the other side (replicated edges only)
+
+
+@pytest.mark.parametrize("method,ei", [("split", 0.0), ("pseudo", 1.0)])
+def test_other_adaptation_losses_train_and_keep_observed_pixels(corrupted_images, clean_images, mask, method, ei):
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    with torch.no_grad():
+        model.unet.head.weight.normal_(0, 0.05)  # off zero, so every loss has a gradient
+    adapted = self_train(model, corrupted_images[:8], mask, clean_images[:8],
+                         AdaptConfig(method=method, ei_weight=ei, steps=2, batch_size=4), progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), adapted.state_dict().values()))
+    out = adapted(torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask))
+    observed = ~torch.from_numpy(mask).expand_as(out)
+    assert torch.equal(out[observed], torch.from_numpy(corrupted_images[:2])[observed])
+
+
+def test_unknown_method_is_refused(corrupted_images, clean_images, mask):
+    with pytest.raises(ValueError, match="unknown adaptation method"):
+        self_train(InpaintNet(chans=8), corrupted_images[:2], mask, clean_images[:2], AdaptConfig(method="magic"))
