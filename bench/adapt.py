@@ -1,130 +1,127 @@
-"""Adaptation to the real test images, and how well the label-free check ranks models.
+"""Adaptation to unlabelled images, compared where the truth is known.
 
-    python bench/adapt.py --weights runs/main/best.pt [--snapshots runs/main/snapshots] [--export weights/inpaint_unet.pt]
+    python bench/adapt.py [--proxy-head robex] [--seconds 150]
 
-1. Ranking: for baselines and training snapshots, the held-out synthetic gap PSNR beside the
-   label-free check on the real test images (Spearman rank correlation of the two).
-2. Transfer, with labels: a domain-shifted synthetic "proxy test set" (other contrast, blur and
-   noise) is adapted to without its labels; its true gap PSNR is measured before and after.
-3. Real images, cross-fitted: self-train on half of the test images, check on the other half.
-4. The final model self-trained on all test images; held-out synthetic score before/after.
-Writes bench/results/adapt.json (and, with --export, the adapted weights).
+The labelled proxy: 100 slices of a head the network never saw (``bench/loho.py`` trains it
+on the other heads), corrupted with the exact test mask and used exactly as the test images
+are: adaptation sees only their observed pixels. Each method gets the same wall-time budget
+and is scored by the TRUE masked PSNR/SSIM on the proxy, and the best ones also by the
+cross-fitted label-free check on the real test images (adapt on one half, check the other).
+Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseudo``);
+splitting the observed pixels (``split``, SSDU / Noise2Self); each plus the equivariant-imaging
+loss (``+EI``); and ``split`` from an untrained network (the test images' observed pixels and
+the synthetic anchors alone, no pre-training). Writes ``bench/results/adapt.json``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from mri_inpaint.adapt import AdaptConfig, check_with, cross_fitted_check, real_image_check, self_train
-from mri_inpaint.baselines import biharmonic, row_interpolate_np
-from mri_inpaint.fill import predict
+from mri_inpaint.adapt import cross_fitted_check, real_image_check, self_train
+from mri_inpaint.checkpoint import load_model
+from mri_inpaint.config import Paths, preset
+from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.metrics import evaluate_fill
-from mri_inpaint.pipeline import load_inputs
-from mri_inpaint.sources import AnatomyParams, AnatomySource
+from mri_inpaint.model import InpaintNet
+from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
-ROOT = Path(__file__).resolve().parents[1]
-
-#: A shifted domain for the transfer experiment: darker contrast, softer, less noisy images.
-PROXY = AnatomyParams(gamma_range=(1.4, 1.9), blur_sigma_range=(0.4, 0.7), noise_range=(0.0, 0.008),
-                      scale_range=(0.9, 1.0))
-
-
-def spearman(a, b) -> float:
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
+RESULTS = Path(__file__).resolve().parent / "results"
+BENCH = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> int:
+    import sys
+    sys.path.insert(0, str(BENCH))
+    from loho import held_out_images, loho_config
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, default=ROOT / "runs/main/best.pt", help="trained checkpoint")
-    parser.add_argument("--snapshots", type=Path, default=ROOT / "runs/main/snapshots", help="epoch_N.pt files")
-    parser.add_argument("--steps", type=int, default=AdaptConfig.steps, help="self-training steps")
-    parser.add_argument("--n-eval", type=int, default=200, help="held-out synthetic images")
-    parser.add_argument("--export", type=Path, help="write the weights adapted on all test images here")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/adapt.json", help="JSON results")
+    parser.add_argument("--proxy-head", default="robex", help="held-out head whose slices are the proxy")
+    parser.add_argument("--seconds", type=float, default=150, help="wall-time budget of every method")
+    parser.add_argument("--num-images", type=int, default=8000, help="as in bench/loho.py")
+    parser.add_argument("--epochs", type=int, default=2, help="as in bench/loho.py")
+    parser.add_argument("--real-top", type=int, default=2, help="methods also scored by the cross-fitted real check")
+    parser.add_argument("--out", type=Path, default=RESULTS / "adapt.json", help="JSON results")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    t_start = time.time()
-    cfg = AdaptConfig(steps=args.steps)
-    _, real, mask = load_inputs(None, None)
-    held_out = eval_images(ROOT / "data", args.n_eval)
-    anchors = AnatomySource().sample(4000, seed=777)  # synthetic pairs that keep the real task anchored
-    model = load_model(args.weights)
-    results: dict = {"config": asdict(cfg), "weights": str(args.weights)}
+    torch.manual_seed(0)
 
-    def synthetic_score(fill) -> float:
-        return evaluate_fill(fill(corrupt(held_out, mask), mask), held_out, mask)["psnr_gaps"]
-
-    # 1. ranking
-    rows = []
-    for name, fill in [("row-wise linear", row_interpolate_np), ("biharmonic", biharmonic)]:
-        rows.append({"model": name, "synthetic_psnr_gaps": synthetic_score(fill),
-                     "real_check_psnr": check_with(fill, real, mask)["psnr"]})
-    for snap in sorted(args.snapshots.glob("epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1])):
-        m = load_model(snap)
-        rows.append({"model": f"U-Net {snap.stem.replace('_', ' ')}",
-                     "synthetic_psnr_gaps": synthetic_score(lambda x, k: predict(m, x, k)),
-                     "real_check_psnr": real_image_check(m, real, mask)["psnr"]})
-    results["ranking"] = rows
-    results["ranking_spearman"] = spearman([r["synthetic_psnr_gaps"] for r in rows],
-                                           [r["real_check_psnr"] for r in rows])
-    print("| model | synthetic PSNR gaps | real check PSNR |\n|---|---|---|")
-    for r in rows:
-        print(f"| {r['model']} | {r['synthetic_psnr_gaps']:.2f} | {r['real_check_psnr']:.2f} |")
-    print(f"Spearman rank correlation: {results['ranking_spearman']:.2f}")
-
-    # 2. transfer on a labelled proxy domain
-    proxy_clean = AnatomySource(PROXY).sample(100, seed=4242)
-    proxy = corrupt(proxy_clean, mask)
-    adapted_proxy = self_train(model, proxy, mask, anchors, cfg)
-    results["proxy"] = {
-        "params": {k: v for k, v in asdict(PROXY).items()},
-        "before": {"true": evaluate_fill(predict(model, proxy, mask), proxy_clean, mask),
-                   "check": real_image_check(model, proxy, mask)["psnr"]},
-        "after": {"true": evaluate_fill(predict(adapted_proxy, proxy, mask), proxy_clean, mask),
-                  "check": real_image_check(adapted_proxy, proxy, mask)["psnr"]},
-        "biharmonic_true": evaluate_fill(biharmonic(proxy, mask), proxy_clean, mask),
+    cfg = loho_config(args.proxy_head, args)
+    paths = Paths.default(run_name=f"loho/{args.proxy_head}")
+    base = load_model(paths.run_dir / "best.pt")  # trained by bench/loho.py without the proxy head
+    test = load_inputs()
+    anchors = anchor_images(training_images(cfg, paths, progress=False), cfg.adapt)
+    clean = held_out_images(args.proxy_head, 100)
+    proxy = corrupt(clean, test.mask)
+    steps = 100_000  # the time budget ends every run
+    base_adapt = replace(preset().adapt, steps=steps)
+    methods = {
+        "pseudo (today)": base_adapt,
+        "split": replace(base_adapt, method="split"),
+        "pseudo + EI": replace(base_adapt, ei_weight=1.0),
+        "split + EI": replace(base_adapt, method="split", ei_weight=1.0),
     }
-    p = results["proxy"]
-    print(f"proxy domain: true PSNR gaps {p['before']['true']['psnr_gaps']:.2f} -> {p['after']['true']['psnr_gaps']:.2f}"
-          f" dB (biharmonic {p['biharmonic_true']['psnr_gaps']:.2f}); check {p['before']['check']:.2f} -> "
-          f"{p['after']['check']:.2f}")
+    rows = []
 
-    # 3. real images, cross-fitted
-    results["real_cross_fitted"] = cross_fitted_check(model, real, mask, anchors, cfg)
-    r = results["real_cross_fitted"]
-    print(f"real test images, cross-fitted check: {r['before']['psnr']:.2f} -> {r['after']['psnr']:.2f} dB")
+    def score(name, model, minutes, adapt_cfg=None):
+        r = compare_methods(clean, test.mask, methods_table({name: model}, baselines=False))[0]
+        rows.append({"method": name, "proxy_psnr_gaps": r["psnr_gaps"], "proxy_ssim_gaps": r["ssim_gaps"],
+                     "proxy_ssim_image": r["ssim_image"], "minutes": minutes,
+                     "config": asdict(adapt_cfg) if adapt_cfg else None})
+        print(f"{name}: true proxy PSNR on the gaps {r['psnr_gaps']:.2f} dB ({minutes:.1f} min)", flush=True)
 
-    # 4. final adaptation on all test images
-    final = self_train(model, real, mask, anchors, cfg)
-    results["final"] = {"synthetic_before": synthetic_score(lambda x, k: predict(model, x, k)),
-                        "synthetic_after": synthetic_score(lambda x, k: predict(final, x, k)),
-                        "real_check_in_sample_after": real_image_check(final, real, mask)["psnr"]}
-    f = results["final"]
-    print(f"held-out synthetic PSNR gaps: {f['synthetic_before']:.2f} -> {f['synthetic_after']:.2f} dB")
-    results["summary"] = {
-        "real_check_before_db": r["before"]["psnr"], "real_check_after_db_cross_fitted": r["after"]["psnr"],
-        "proxy_true_gap_psnr_before_db": p["before"]["true"]["psnr_gaps"],
-        "proxy_true_gap_psnr_after_db": p["after"]["true"]["psnr_gaps"],
-        "synthetic_gap_psnr_before_db": f["synthetic_before"], "synthetic_gap_psnr_after_db": f["synthetic_after"],
-        "ranking_spearman": results["ranking_spearman"], "seconds": time.time() - t_start}
+    for r in compare_methods(clean, test.mask, methods_table(baselines=True)):
+        if r["method"] != "zero fill":
+            rows.append({"method": r["method"], "proxy_psnr_gaps": r["psnr_gaps"], "proxy_ssim_gaps": r["ssim_gaps"],
+                         "proxy_ssim_image": r["ssim_image"], "minutes": 0.0, "config": None})
+    score("no adaptation", base, 0.0)
+    for name, adapt_cfg in methods.items():
+        t0 = time.perf_counter()
+        adapted = self_train(base, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
+        score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
+    t0 = time.perf_counter()
+    scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers)
+    from_scratch = self_train(scratch, proxy, test.mask, anchors, replace(base_adapt, method="split", lr=cfg.train.lr),
+                              progress=False, max_seconds=args.seconds)
+    score("split, from scratch (no pre-training)", from_scratch, (time.perf_counter() - t0) / 60)
+
+    # The real test images: cross-fitted check for the best methods by the true proxy score.
+    ranked = sorted((r for r in rows if r["config"]), key=lambda r: -r["proxy_psnr_gaps"])[: args.real_top]
+    real = {"no adaptation": real_image_check(base, test.images, test.mask)["psnr"]}
+    for r in ranked:
+        adapt_cfg = replace(base_adapt, **{k: v for k, v in r["config"].items() if k != "steps"})
+        # cross_fitted_check has no time budget: give each fold the step count that fits the budget.
+        reached = _steps_in(r["minutes"] * 60, base, proxy, test.mask, anchors, adapt_cfg)
+        cf = cross_fitted_check(base, test.images, test.mask, anchors, replace(adapt_cfg, steps=reached),
+                                progress=False)
+        real[r["method"]] = cf["after"]["psnr"]
+        r["real_check_cross_fitted"] = cf["after"]["psnr"]
+        r["steps"] = reached
+        print(f"{r['method']}: real-image check cross-fitted {cf['before']['psnr']:.2f} -> {cf['after']['psnr']:.2f} dB "
+              f"({reached} steps)", flush=True)
+    for r in rows:
+        if r["method"] == "no adaptation":
+            r["real_check_cross_fitted"] = real["no adaptation"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
-    if args.export:
-        state = load_checkpoint(args.weights)
-        state = {**state, "model": final.state_dict()}
-        export_weights(state, args.export, {"adaptation": results["summary"], "history": state.get("history", [])})
-        print(f"exported adapted weights to {args.export}")
-    print(f"wrote {args.out} ({time.time() - t_start:.0f} s)")
+    args.out.write_text(json.dumps({"proxy_head": args.proxy_head, "seconds_per_method": args.seconds,
+                                    "rows": rows}, indent=1))
+    print("\n| method | true proxy PSNR gaps (dB) | proxy SSIM gaps | real-image check, cross-fitted (dB) | minutes |"
+          "\n|---|---:|---:|---:|---:|")
+    for r in rows:
+        check = f"{r['real_check_cross_fitted']:.2f}" if "real_check_cross_fitted" in r else "—"
+        print(f"| {r['method']} | {r['proxy_psnr_gaps']:.2f} | {r['proxy_ssim_gaps']:.4f} | {check} | "
+              f"{r['minutes']:.1f} |")
     return 0
+
+
+def _steps_in(seconds: float, base, proxy, mask, anchors, adapt_cfg) -> int:
+    """How many steps of ``adapt_cfg`` fit in ``seconds`` (timed on 10 steps)."""
+    t0 = time.perf_counter()
+    self_train(base, proxy, mask, anchors, replace(adapt_cfg, steps=10), progress=False)
+    return max(10, int(10 * seconds / (time.perf_counter() - t0)))
 
 
 if __name__ == "__main__":
