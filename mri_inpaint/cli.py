@@ -117,6 +117,13 @@ def cmd_info(args) -> int:
           f"of pixels ({len(stripes.exceptions)} exceptions stored for an exact round trip)")
     print("training source: " + ("course generator (ese_invldm) installed" if course_generator_available()
                                  else "embedded anatomy (course generator not installed)"))
+    from .pipeline import image_cache, image_source
+
+    cfg, paths = config_from_args(args), paths_from_args(args)
+    source = image_source(cfg.data, paths)
+    cache = image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir)
+    state = "complete" if cache.is_complete() else "not built yet (or incomplete): `run` or `train` builds it"
+    print(f"training-image cache: {cache.describe()['path']} ({cfg.data.num_images} images): {state}")
     return 0
 
 
@@ -271,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     def weights(p, default=DEFAULT_WEIGHTS):
         p.add_argument("--weights", type=Path, default=default, help="trained weights (.pt)")
 
-    command("info", cmd_info, "test-set statistics, mask and stripe parameters", inputs=True)
+    p = command("info", cmd_info, "test-set statistics, mask, stripe parameters, training-image cache", inputs=True,
+                data_dir=True)
+    add_config_flags(p, SECTIONS[:1], device=False)
 
     p = command("generate", cmd_generate, "fill a resumable image cache from the image source", data_dir=True)
     p.add_argument("--n", type=int, required=True, help="number of images")

@@ -232,8 +232,10 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     scores = evaluate(cfg, paths, networks, test)
     out = output_path(paths, test)
     filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
+    from .masks import fit_stripes
+
     metrics = {**scores, "history": state["history"], "config": asdict(cfg), "demo_input": test.demo,
-               "test_set": str(test.path), "output": str(out)}
+               "test_set": str(test.path), "output": str(out), "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check")}, paths, export)

@@ -251,3 +251,17 @@ def test_unknown_preset_is_refused(capsys):
         main(["run", "--preset", "huge"])
     with pytest.raises(ValueError, match="unknown preset"):
         preset("huge")
+
+
+def test_info_reports_the_training_cache(tmp_path, test_set_file, capsys):
+    from mri_inpaint.config import Paths, with_overrides
+    from mri_inpaint.pipeline import training_images
+
+    args = ["info", "--test-set", str(test_set_file), "--data-dir", str(tmp_path), "--source", "anatomy",
+            "--num-images", "8", "-q"]
+    assert main(args) == 0
+    assert "not built yet" in capsys.readouterr().out
+    cfg = with_overrides(preset(), data={"source": "anatomy", "num_images": 8})
+    training_images(cfg, Paths.default().replace(data_dir=tmp_path), progress=False)
+    assert main(args) == 0
+    assert "(8 images): complete" in capsys.readouterr().out
