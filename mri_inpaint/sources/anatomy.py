@@ -1,54 +1,117 @@
-"""Embedded training-image source: augmented sagittal slices of a real head (Colin27).
+"""Embedded training-image source: augmented sagittal slices of several real heads.
 
-Each image is a random sagittal slice of the embedded asset (see ``build_anatomy.py``),
-interpolated between neighbouring slices, warped by a random affine and a smooth
-elastic field, given a random monotone intensity curve and bias field, blurred, noised,
-area-downsampled to 64x64 and min-max normalised - all in batched PyTorch ops.
+Each image is a sagittal slice of one of the embedded heads (see ``heads.py`` and
+``build_heads.py``: single scans and averaged templates, face to the right, framed like
+the test images), drawn by per-head weight at a lateral position drawn from a truncated
+Gaussian about the midline, interpolated between neighbouring 1 mm slices, warped by a
+random affine and a smooth elastic field, given a random monotone intensity curve and
+bias field (averaged templates also a fine texture), blurred, noised, area-downsampled to
+64x64 and min-max normalised - all in batched PyTorch ops.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .base import IMAGE_SIZE, minmax_normalise
+from .heads import HEAD_NAMES, HEADS
 
-#: The embedded asset, rebuilt by ``python -m mri_inpaint.sources.build_anatomy``.
-ASSET_PATH = Path(__file__).with_name("assets") / "colin27_sagittal.npz"
+#: The Colin27 asset (face right), rebuilt by ``python -m mri_inpaint.sources.build_heads --head colin27``.
+ASSET_PATH = HEADS["colin27"].asset_path
+
+#: Default sampling weight per head: single scans count fully, smooth averages less.
+#: Sampling weight per head. The averaged templates get a fine texture instead of a lower
+#: weight (they match the test images' mean best); the ITK head's field of view cuts its face.
+DEFAULT_HEAD_WEIGHTS = (("colin27", 1.0), ("robex", 1.0), ("itk", 0.7), ("mni152", 1.0), ("pydeface", 1.0))
+#: Per-head framing corrections (zoom, x shift, y shift) fitted so that each head's mean
+#: midline slice best matches the test images' mean on observed pixels (bench/heads.py).
+DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072, -0.035),
+                        ("itk", 1.065, 0.14, -0.04), ("mni152", 0.933, 0.015, 0.147),
+                        ("pydeface", 1.047, -0.053, 0.022))
 
 
 @dataclass(frozen=True)
 class AnatomyParams:
-    """Variation of the embedded source; defaults matched to the test images' observed pixels."""
+    """Variation of the embedded source; defaults matched to the test images' observed pixels.
 
-    max_lateral_mm: float = 55.0  #: sagittal positions drawn uniformly within +-this of the midline
-    rotation_deg: float = 5.0  #: in-plane rotation drawn from +-this
-    scale_range: tuple[float, float] = (0.99, 1.13)  #: zoom (>1 enlarges the head)
+    ``heads`` and ``exclude`` choose the heads (e.g. ``AnatomyParams(exclude=("itk",))``
+    for a leave-one-head-out run); ``head_weights`` gives each head's sampling weight
+    (heads not listed weigh 1).
+    """
+
+    max_lateral_mm: float = 30.0  #: sagittal positions kept within +-this of the midline
+    rotation_deg: float = 3.0  #: in-plane rotation drawn from +-this
+    scale_range: tuple[float, float] = (0.95, 1.05)  #: zoom (>1 enlarges the head)
     aspect_jitter: float = 0.04  #: independent vertical/horizontal scale jitter (fraction)
-    shift_frac: float = 0.025  #: translation, fraction of the frame
+    shift_frac: float = 0.015  #: translation, fraction of the frame
     elastic_frac: float = 0.025  #: elastic displacement amplitude, fraction of the frame
     gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
     blur_sigma_range: tuple[float, float] = (0.0, 0.2)  #: Gaussian blur at 64 px (pixels)
     noise_range: tuple[float, float] = (0.005, 0.03)  #: additive Gaussian noise std (after scaling to [0,1])
+    heads: tuple[str, ...] = HEAD_NAMES  #: heads to draw from (see ``heads.HEADS``)
+    exclude: tuple[str, ...] = ()  #: heads left out (applied after ``heads``)
+    head_weights: tuple[tuple[str, float], ...] = DEFAULT_HEAD_WEIGHTS  #: (name, weight) pairs
+    lateral_sigma_mm: float = 2.0  #: std of the Gaussian lateral position (0: uniform within the max)
+    average_texture: float = 0.08  #: fine multiplicative texture on averaged-template heads
+    #: per-head framing correction (name, zoom, x shift, y shift), shifts in frame halves
+    #: (+x moves the view right, i.e. the head left); heads not listed: (1, 0, 0)
+    head_framing: tuple[tuple[str, float, float, float], ...] = DEFAULT_HEAD_FRAMING
+    #: intensities above this fraction of the asset's range saturate (fat brighter than white matter)
+    saturation_range: tuple[float, float] = (1.0, 1.0)
+
+    def head_names(self) -> tuple[str, ...]:
+        """The heads drawn from, in order."""
+        return tuple(h for h in self.heads if h not in set(self.exclude))
+
+    def weight(self, head: str) -> float:
+        return float(dict(self.head_weights).get(head, 1.0))
+
+    def framing(self, head: str) -> tuple[float, float, float]:
+        for name, zoom, dx, dy in self.head_framing:
+            if name == head:
+                return float(zoom), float(dx), float(dy)
+        return 1.0, 0.0, 0.0
 
 
-@lru_cache(maxsize=2)
-def _load_asset(path: str) -> tuple[torch.Tensor, float]:
+def _jsonable(value):
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _missing(path: Path, head: str | None) -> FileNotFoundError:
+    which = f" --head {head}" if head else ""
+    return FileNotFoundError(
+        f"embedded anatomy asset {path} is missing: reinstall the package, or rebuild it with "
+        f"`python -m mri_inpaint.sources.build_heads{which}` (the older build_anatomy rebuilds Colin27 only)")
+
+
+@lru_cache(maxsize=16)
+def _load_asset(path: str) -> tuple[torch.Tensor, torch.Tensor, float, str]:
+    """``(slices (S,H,W) float in [0,1], lateral_mm (S,), store_extent, kind)`` of one asset."""
     if not Path(path).exists():
-        raise FileNotFoundError(
-            f"embedded anatomy asset {path} is missing: reinstall the package, or rebuild it with "
-            "`apt-get install mricron-data && python -m mri_inpaint.sources.build_anatomy`")
+        raise _missing(Path(path), None)
     with np.load(path, allow_pickle=False) as z:
         slices = torch.from_numpy(z["slices"].astype(np.float32) / 255.0)
+        lateral = torch.from_numpy(z["lateral_mm"].astype(np.float32))
         extent = float(z["store_extent"])
-    return slices, extent
+        kind = str(z["kind"]) if "kind" in z.files else "single"
+    return slices, lateral, extent, kind
 
 
 def _uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
@@ -76,21 +139,57 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 
 class AnatomySource:
-    """Realistic whole-head sagittal slices from the embedded Colin27 asset.
+    """Realistic whole-head sagittal slices from the embedded heads.
 
     Args:
-        params: variation settings (:class:`AnatomyParams`).
-        asset: path of the ``.npz`` asset.
+        params: variation settings (:class:`AnatomyParams`), including which heads to use.
+        asset: ``None`` (default) draws from the heads named by ``params``; a path or a
+            sequence of paths draws from exactly those ``.npz`` assets instead (weighted by
+            ``params.head_weights`` under the name stored in each asset).
     """
 
     name = "anatomy"
 
-    def __init__(self, params: AnatomyParams | None = None, *, asset: Path | str = ASSET_PATH):
+    def __init__(self, params: AnatomyParams | None = None, *,
+                 asset: Path | str | Sequence[Path | str] | None = None):
         self.settings = params or AnatomyParams()
-        self.asset = Path(asset)
+        if asset is None:
+            names = self.settings.head_names()
+            unknown = [h for h in names if h not in HEADS]
+            if unknown:
+                raise ValueError(f"unknown head(s) {unknown}: choose from {', '.join(HEAD_NAMES)}")
+            if not names:
+                raise ValueError("no heads left to draw from: check AnatomyParams.heads/exclude")
+            self.assets = tuple((h, HEADS[h].asset_path) for h in names)
+        else:
+            paths = [asset] if isinstance(asset, (str, Path)) else list(asset)
+            self.assets = tuple((self._asset_name(Path(p)), Path(p)) for p in paths)
+        self.asset = self.assets[0][1]  # the first asset (compatibility)
+        self._stack = None
+
+    @staticmethod
+    def _asset_name(path: Path) -> str:
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                if "name" in z.files:
+                    return str(z["name"])
+        return path.stem.removesuffix("_sagittal")
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.assets)
 
     def params(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.settings).items()}
+        out = {k: _jsonable(v) for k, v in asdict(self.settings).items()}
+        out["assets"] = {name: self._digest(name, path) for name, path in self.assets}
+        return out
+
+    @staticmethod
+    def _digest(name: str, path: Path) -> str:
+        if not path.exists():
+            raise _missing(path, name if name in HEADS else None)
+        st = path.stat()
+        return _file_digest(str(path), st.st_mtime_ns, st.st_size)
 
     def sample(self, n: int, seed: int, *, batch_size: int = 512) -> np.ndarray:
         """Return ``n`` images, float32 ``(n, 1, 64, 64)`` in [0, 1]; deterministic in ``(n, seed)``."""
@@ -102,26 +201,60 @@ class AnatomySource:
             return np.zeros((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.float32)
         return minmax_normalise(torch.cat(out).numpy())
 
+    def _load(self):
+        """All heads' slices stacked, with per-head index ranges, offsets, extents and kinds."""
+        if self._stack is None:
+            parts, first, count, lat0, extent, average, weight, frame = [], [], [], [], [], [], [], []
+            start = 0
+            for name, path in self.assets:
+                if not path.exists():
+                    raise _missing(path, name if name in HEADS else None)
+                slices, lateral, ext, kind = _load_asset(str(path))
+                parts.append(slices)
+                first.append(start)
+                count.append(len(slices))
+                lat0.append(float(lateral[0]))
+                extent.append(ext)
+                average.append(kind == "average")
+                weight.append(self.settings.weight(name))
+                frame.append(self.settings.framing(name))
+                start += len(slices)
+            w = torch.tensor(weight, dtype=torch.float64)
+            if not (w >= 0).all() or w.sum() <= 0:
+                raise ValueError(f"head weights must be >= 0 with a positive sum, got {dict(zip(self.head_names, weight))}")
+            self._stack = (torch.cat(parts), torch.tensor(first), torch.tensor(count), torch.tensor(lat0),
+                           torch.tensor(extent), torch.tensor(average), w / w.sum(), torch.tensor(frame))
+        return self._stack
+
     @torch.no_grad()
     def _batch(self, gen: torch.Generator, n: int) -> torch.Tensor:
         p = self.settings
-        slices, extent = _load_asset(str(self.asset))
-        num_slices = slices.shape[0]
-        mid = (num_slices - 1) / 2
-        # Sagittal position, linearly interpolated between stored 1 mm slices.
-        pos = mid + _uniform(gen, n, -p.max_lateral_mm, p.max_lateral_mm)
-        lo = pos.floor().long().clamp(0, num_slices - 1)
-        hi = (lo + 1).clamp(max=num_slices - 1)
+        slices, first, count, lat0, extents, average, probs, framing = self._load()
+        head = torch.multinomial(probs, n, replacement=True, generator=gen)
+        # Lateral position (mm from the midline): truncated Gaussian (or uniform), interpolated
+        # between the stored 1 mm slices of the chosen head.
+        m = p.max_lateral_mm
+        if p.lateral_sigma_mm > 0:
+            lo_p = 0.5 * (1 + math.erf(-m / (p.lateral_sigma_mm * math.sqrt(2))))
+            u = _uniform(gen, n, lo_p, 1 - lo_p).double()
+            lateral = (p.lateral_sigma_mm * torch.special.ndtri(u)).float()
+        else:
+            lateral = _uniform(gen, n, -m, m)
+        pos = (lateral - lat0[head]).clamp(min=0)
+        pos = torch.minimum(pos, (count[head] - 1).float())
+        lo = pos.floor().long()
+        hi = torch.minimum(lo + 1, count[head] - 1)
         w = (pos - lo.float())[:, None, None]
-        src = ((1 - w) * slices[lo] + w * slices[hi])[:, None]  # (n,1,S,S)
+        src = ((1 - w) * slices[first[head] + lo] + w * slices[first[head] + hi])[:, None]  # (n,1,S,S)
+        extent = extents[head][:, None, None]
 
         # Affine: output frame [-1,1] -> asset coordinates (the frame is 1/extent of the asset).
         ang = _uniform(gen, n, -p.rotation_deg, p.rotation_deg) * math.pi / 180
-        zoom = _uniform(gen, n, *p.scale_range)
+        zoom = _uniform(gen, n, *p.scale_range) * framing[head, 0]
         sx = zoom * (1 + _uniform(gen, n, -p.aspect_jitter, p.aspect_jitter))
         sy = zoom * (1 + _uniform(gen, n, -p.aspect_jitter, p.aspect_jitter))
-        tx = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2
-        ty = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2
+        tx = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 1]
+        ty = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 2]
         cos, sin = torch.cos(ang), torch.sin(ang)
         theta = torch.stack([
             torch.stack([cos / sx, -sin / sx, tx], 1),
@@ -129,13 +262,15 @@ class AnatomySource:
         ], 1) / extent  # frame units -> asset units
         hi_res = 2 * IMAGE_SIZE  # render at 2x, then area-downsample (anti-aliasing)
         grid = F.affine_grid(theta, (n, 1, hi_res, hi_res), align_corners=False)
-        grid = grid + p.elastic_frac * 2 / extent * _smooth_field(gen, n, 2, 5, hi_res).permute(0, 2, 3, 1)
+        elastic = _smooth_field(gen, n, 2, 5, hi_res).permute(0, 2, 3, 1)
+        grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
         img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         img = F.avg_pool2d(img, 2)  # (n,1,64,64)
 
         # Intensity: gamma, a random monotone curve, then a smooth multiplicative bias field.
         gamma = torch.exp(_uniform(gen, n, math.log(p.gamma_range[0]), math.log(p.gamma_range[1])))
-        img = img.clamp(0, 1) ** gamma[:, None, None, None]
+        saturation = _uniform(gen, n, *p.saturation_range)[:, None, None, None]
+        img = (img / saturation).clamp(0, 1) ** gamma[:, None, None, None]
         knots = torch.linspace(0, 1, 6)
         curve = knots + p.curve_jitter * (torch.rand(n, 6, generator=gen) * 2 - 1)
         curve[:, 0] = 0
@@ -148,6 +283,10 @@ class AnatomySource:
         c1 = torch.gather(curve, 1, flat_idx + 1).reshape(img.shape)
         img = c0 + frac * (c1 - c0)
         img = img * (1 + p.bias_field * _smooth_field(gen, n, 1, 3, IMAGE_SIZE))
+        # Averaged templates lack single-scan texture: give them a fine multiplicative one.
+        texture = torch.randn(img.shape, generator=gen)
+        texture = F.avg_pool2d(F.pad(texture, (1, 1, 1, 1), mode="replicate"), 2, stride=1)[..., :-1, :-1]
+        img = img * (1 + p.average_texture * average[head].float()[:, None, None, None] * texture)
 
         img = _gaussian_blur(img, _uniform(gen, n, *p.blur_sigma_range))
         img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)

