@@ -21,7 +21,10 @@ from mri_inpaint.config import Paths, preset, with_overrides
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.pipeline import load_inputs, train_or_resume, training_images
 from mri_inpaint.sources import AnatomyParams, AnatomySource
-from mri_inpaint.sources.anatomy import HEADS, INDIVIDUAL_HEADS
+from mri_inpaint.sources.heads import HEADS
+
+#: Heads that are one person's scan (the averaged templates are not held out: no test image is an average).
+INDIVIDUAL_HEADS = tuple(name for name, spec in HEADS.items() if spec.kind == "single")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HELD_OUT_IMAGES, HELD_OUT_SEED = 200, 4242

@@ -67,10 +67,13 @@ def demo_inputs(n: int = 100, seed: int = 7) -> tuple[TestInputs, np.ndarray]:
 def image_source(data: DataConfig, paths: Paths):
     """The training-image source ``data.source`` names (``"auto"``: the course generator when installed)."""
     from .course_setup import ensure_course_importable
-    from .sources import get_source
+    from .sources import AnatomyParams, AnatomySource, course_generator_available, get_source
 
     ensure_course_importable(paths.course_dir)
-    return get_source(data.source, **data.course_kwargs())
+    name = data.source if data.source != "auto" else ("course" if course_generator_available() else "anatomy")
+    if name == "anatomy" and data.heads != "all":
+        return AnatomySource(AnatomyParams(heads=tuple(h.strip() for h in data.heads.split(",") if h.strip())))
+    return get_source(name, **data.course_kwargs())
 
 
 def image_cache(source, n: int, seed: int, root: Path, *, overwrite: bool = False):

@@ -57,7 +57,7 @@ class AnatomyParams:
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
     blur_sigma_range: tuple[float, float] = (0.0, 0.2)  #: Gaussian blur at 64 px (pixels)
-    noise_range: tuple[float, float] = (0.005, 0.03)  #: additive Gaussian noise std (after scaling to [0,1])
+    noise_range: tuple[float, float] = (0.004, 0.015)  #: Rician noise sigma (after scaling to [0,1])
     heads: tuple[str, ...] = HEAD_NAMES  #: heads to draw from (see ``heads.HEADS``)
     exclude: tuple[str, ...] = ()  #: heads left out (applied after ``heads``)
     head_weights: tuple[tuple[str, float], ...] = DEFAULT_HEAD_WEIGHTS  #: (name, weight) pairs
@@ -290,6 +290,10 @@ class AnatomySource:
 
         img = _gaussian_blur(img, _uniform(gen, n, *p.blur_sigma_range))
         img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
-        noise = _uniform(gen, n, *p.noise_range)[:, None, None, None]
-        img = img + noise * torch.randn(img.shape, generator=gen)
-        return img.clamp_min(0)
+        # Rician noise, as in magnitude MR images: the background becomes a faint positive
+        # haze (as in the test images) instead of clamped Gaussian noise, whose many exact
+        # zeros would teach the network to fill dark gaps with 0 and leave stripes.
+        sigma = _uniform(gen, n, *p.noise_range)[:, None, None, None]
+        real = img + sigma * torch.randn(img.shape, generator=gen)
+        imag = sigma * torch.randn(img.shape, generator=gen)
+        return torch.sqrt(real ** 2 + imag ** 2)
