@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 class TestInputs:
     """The corrupted images to fill and their mask (bool ``(64, 64)``, True = missing)."""
 
+    __test__ = False  # not a pytest test class, despite its name
     images: np.ndarray
     mask: np.ndarray
     path: Path | None = None  # the file they came from; None for a demo input

@@ -5,7 +5,7 @@ from typing import Protocol
 
 import numpy as np
 
-IMAGE_SIZE = 64
+from ..config import IMAGE_SIZE  # noqa: E402,F401  (re-exported for the sources)
 
 
 class ImageSource(Protocol):

@@ -58,8 +58,8 @@ HEADS: dict[str, HeadSpec] = {h.name: h for h in (
     HeadSpec(
         "mni152", "MNI152NLin6Asym (FSL MNI152 1 mm), average of 152 adults", "average",
         "pip:nimare==0.22.1", "nimare/resources/templates/tpl-MNI152NLin6Asym_res-01_T1w.nii.gz",
-        "MNI/McGill permissive template notice via TemplateFlow (copy, modify, distribute with the "
-        "copyright notice; no warranty); cite Grabner et al. 2006 / Janke (FSL)",
+        "FSL's MNI152 template (A. Janke), distributed under the FSL licence: non-commercial use "
+        "(https://fsl.fmrib.ox.ac.uk/fsl/fslwiki/Licence); redistributed via TemplateFlow and nimare",
         "https://github.com/templateflow/tpl-MNI152NLin6Asym"),
     HeadSpec(
         "pydeface", "pydeface mean head (mean_reg2mean), average with full face, ~1 mm", "average",
