@@ -6,31 +6,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from mri_inpaint import metrics as ev
-from mri_inpaint.masks import StripeParams, stripe_mask
-
-
-# ---------------------------------------------------------------- helpers
-def slanted_mask(shape=(64, 64)) -> np.ndarray:
-    """A slanted stripe mask (period 4.1, width 2, slant -0.3), about half missing."""
-    return stripe_mask(StripeParams(period=4.1, width=2.0, slant=-0.3, phase=0.1, shape=shape))
-
-
-def random_images(n=3, shape=(64, 64), seed=0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0, 1, size=(n, 1, *shape)).astype(np.float32)
-
-
-def smooth_images(n=3, shape=(64, 64), seed=0) -> np.ndarray:
-    """Smooth float32 images in [0, 1]: sums of wide Gaussian blobs."""
-    rng = np.random.default_rng(seed)
-    r, c = np.mgrid[0:shape[0], 0:shape[1]].astype(float)
-    out = np.zeros((n, 1, *shape))
-    for i in range(n):
-        for _ in range(4):
-            y, x = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
-            s = rng.uniform(8, 16)
-            out[i, 0] += rng.uniform(0.2, 0.5) * np.exp(-((r - y) ** 2 + (c - x) ** 2) / (2 * s * s))
-    return np.clip(out, 0, 1).astype(np.float32)
+from conftest import random_images, slanted_mask, smooth_images
 
 
 # ---------------------------------------------------------------- PSNR

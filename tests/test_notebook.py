@@ -3,7 +3,6 @@ top to bottom in quick mode, with and without a (stand-in) course generator."""
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
