@@ -166,7 +166,7 @@ except ImportError:
 import time
 
 from mri_inpaint.fidelity import fidelity
-from mri_inpaint.sources import minmax_normalise
+from mri_inpaint.sources import AnatomyParams, AnatomySource, minmax_normalise
 
 SWEEP_IMAGES = 8 if QUICK else 64
 sweep = []
@@ -192,12 +192,16 @@ else:
     t0 = time.perf_counter()
     images = source.sample(500 if QUICK else 2000, seed=99)
     seconds = (time.perf_counter() - t0) / len(images)
-    for name, imgs in (("embedded heads", images), ("embedded heads, mirrored (control)", images[..., ::-1])):
+    for name, imgs in (("embedded heads (the mix)", images), ("the mix, mirrored (control)", images[..., ::-1])):
         sweep.append({"setting": name, "s_per_image": seconds, "images": imgs,
+                      **fidelity(imgs, test.images, test.mask)})
+    for head in source.head_names:  # each head alone
+        imgs = AnatomySource(AnatomyParams(heads=(head,))).sample(100 if QUICK else 400, seed=99)
+        sweep.append({"setting": f"{head} alone", "s_per_image": seconds, "images": imgs,
                       **fidelity(imgs, test.images, test.mask)})
     cfg = with_overrides(cfg, data={"source": "anatomy"})
     choice = "source: the embedded heads (the course generator is not installed)"
-    shown = sweep
+    shown = sweep[:2]
 helpers.show_markdown(helpers.markdown_table(
     sweep, {"setting": "setting", "mean_image_corr": "mean-image correlation ↑", "nn_mse": "nearest-neighbour MSE ↓",
             "intensity_w1": "intensity distance ↓", "s_per_image": "seconds per image"},
@@ -361,12 +365,18 @@ helpers.show_markdown("**Label-free check on the real test images**\n\n" + forma
 # and verified (same shape and order as the input, observed pixels identical, finite, in [0, 1]).
 
 # %%
+from mri_inpaint.evaluate import fill_statistics
+
 out_path = pipeline.output_path(paths, test)
 filled = pipeline.fill_and_write(final, test, out_path, keep_previous_in=paths.run_dir)
 written = np.load(out_path)
 observed = ~np.broadcast_to(test.mask, written.shape)
 print(f"{out_path}: {written.shape} {written.dtype}; observed pixels identical to the input: "
       f"{np.array_equal(written[observed], test.images[observed])}; range [{written.min():.3f}, {written.max():.3f}]")
+stats = fill_statistics(filled, test.mask)
+print(f"filled gap pixels that are exactly 0: {stats['gap_zero_share']:.2%} (observed pixels: "
+      f"{stats['observed_zero_share']:.2%}); background level in the gaps {stats['background_gap_mean']:.4f}, "
+      f"in the observed pixels {stats['background_observed_mean']:.4f}")
 helpers.show(helpers.fill_panels(test.images, filled, test.mask, n=10), "q3_test_filled.png")
 weights_path = pipeline.export_final(cfg, final, state, {**scores, "cross_fitted_check": cross}, paths)
 print(f"the trained network of this run is kept as {weights_path}")
