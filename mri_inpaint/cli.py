@@ -165,7 +165,7 @@ def cmd_adapt(args) -> int:
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
     test = _inputs(args)
-    state = load_checkpoint(args.weights)
+    state = load_checkpoint(args.weights or paths.run_dir / "best.pt")
     model = build_model(state, _device(args))
     anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
     adapted = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("adapt", cmd_adapt, "self-train a network on the test images' observed pixels", inputs=True,
                 data_dir=True, run_dir=True)
-    weights(p, Path("runs/main/best.pt"))
+    p.add_argument("--weights", type=Path, help="trained weights (.pt); default: best.pt of --run-dir (runs/main)")
     p.add_argument("--output", type=Path, required=True, help="where to save the adapted weights (.pt)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     add_config_flags(p, (SECTIONS[0], SECTIONS[2]))

@@ -25,7 +25,7 @@ class DataConfig:
     """Where the training images come from and how many."""
 
     source: str = "auto"  # "course" (ese_invldm) when installed, else "anatomy" (embedded heads); or either by name
-    num_images: int = 24000  # clean training images in the cache (incl. validation)
+    num_images: int = 20000  # clean training images in the cache (incl. validation)
     heads: str = "all"  # embedded source: comma-separated heads to draw from (colin27,robex,itk,mni152,pydeface) or "all"
     image_seed: int = 1234  # seed of the training-image cache
     eval_images: int = 400  # held-out clean images for the quality table (same source, another seed)
@@ -46,7 +46,7 @@ class TrainConfig:
     """Network size and optimisation; checkpoints store it."""
 
     seed: int = 0  # seed of initialisation, shuffling and corruption
-    epochs: int = 4  # passes over the training images
+    epochs: int = 3  # passes over the training images
     batch_size: int = 32  # images per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
