@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -30,12 +29,11 @@ import torch
 from scipy.stats import wasserstein_distance
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from mri_inpaint.baselines import row_interpolate_np  # noqa: E402
-from mri_inpaint.data import find_test_set, load_test_set  # noqa: E402
-from mri_inpaint.masks import infer_mask  # noqa: E402
-from mri_inpaint.sources.anatomy import AnatomySource  # noqa: E402
+from mri_inpaint.baselines import row_interpolate_np
+from mri_inpaint.data import find_test_set, load_test_set
+from mri_inpaint.masks import infer_mask
+from mri_inpaint.sources.anatomy import AnatomySource
 
 #: Observed pixels above this are "head" (the test background stays below ~0.02).
 HEAD_THRESHOLD = 0.08
