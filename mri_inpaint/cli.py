@@ -144,12 +144,9 @@ def cmd_train(args) -> int:
     from .pipeline import train_or_resume, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
-    if (paths.run_dir / "last.pt").exists() and not args.resume:
-        raise FileExistsError(f"{paths.run_dir} already holds a training run: pass --resume to continue it, "
-                              "or choose another --run-dir (nothing was overwritten)")
     test = _inputs(args)
     images = training_images(cfg, paths, progress=not args.quiet)
-    _, state = train_or_resume(cfg, images, test, paths, progress=not args.quiet)
+    _, state = train_or_resume(cfg, images, test, paths, progress=not args.quiet, resume=args.resume)
     best = max(row["val_psnr_gaps"] for row in state["history"])
     print(f"trained {len(state['history'])} epochs; best validation PSNR on the gaps {best:.2f} dB "
           f"(checkpoints in {paths.run_dir})")

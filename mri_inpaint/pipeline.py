@@ -114,11 +114,15 @@ def anchor_images(train_images: np.ndarray, adapt: AdaptConfig) -> np.ndarray:
 
 # ---------------------------------------------------------------- training and adaptation
 def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, paths: Paths, *,
-                    progress: bool = True):
+                    progress: bool = True, resume: bool = True):
     """Train on ``train_images`` corrupted with the test mask, resuming ``paths.run_dir`` if it holds a run.
 
     Each epoch's log row also gets the label-free check on the test images
     (``real_check_psnr``), so the curves show both scores.
+
+    Args:
+        resume: continue a run found in ``paths.run_dir``; False refuses to touch one
+            (:class:`FileExistsError`).
 
     Returns:
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
@@ -134,7 +138,7 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
     def check(model, row):
         return {"real_check_psnr": real_image_check(model, test.images, test.mask)["psnr"]}
 
-    train(cfg.train, train_images, test.mask, paths.run_dir, resume=True, progress=progress, device=device,
+    train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
           record=asdict(cfg), on_epoch=check)
     best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
     best["history"] = load_checkpoint(paths.run_dir / "last.pt", map_location=device)["history"]
@@ -212,10 +216,12 @@ def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, e
     """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``)."""
     from .checkpoint import write_weights
 
+    from .utils import atomic_write
+
     path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],
                          metrics=metrics)
     if export is not None:
-        write_weights(export, model, config=asdict(cfg), history=state["history"], metrics=metrics)
+        atomic_write(export, lambda tmp: shutil.copyfile(path, tmp))
     return path
 
 
