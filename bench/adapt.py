@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         adapted = self_train(base, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
         score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
     t0 = time.perf_counter()
-    scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers)
+    scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers,
+                         test_time_shifts=cfg.train.test_time_shifts)
     from_scratch = self_train(scratch, proxy, test.mask, anchors, replace(base_adapt, method="split", lr=cfg.train.lr),
                               progress=False, max_seconds=args.seconds)
     score("split, from scratch (no pre-training)", from_scratch, (time.perf_counter() - t0) / 60)

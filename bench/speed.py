@@ -46,7 +46,8 @@ def train_throughput(images, mask, *, threads: int, workers: int, steps: int = 3
     if workers:
         loader = torch.utils.data.DataLoader(loader.dataset, batch_size=cfg.batch_size, shuffle=True,
                                              num_workers=workers, drop_last=True)
-    model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers)
+    model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
+                       test_time_shifts=cfg.test_time_shifts)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(10, 1000))
     scaler = torch.amp.GradScaler("cuda", enabled=False)

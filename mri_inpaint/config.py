@@ -55,6 +55,7 @@ class TrainConfig:
     shift_prob: float = 0.3  # chance that a training mask is randomly translated
     chans: int = 32  # U-Net channels at full resolution
     num_pool_layers: int = 2  # U-Net down-sampling steps (a smaller receptive field generalises better)
+    test_time_shifts: int = 4  # fills averaged over this many shifts of the pooling grid (1: off)
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
 
 

@@ -75,13 +75,27 @@ class InpaintNet(nn.Module):
     and predicts a correction to that interpolation on the missing pixels. The output is
     clamped to [0, 1] and hard data consistency puts every observed pixel back.
 
+    In eval mode the fill can average over shifts of the U-Net's pooling grid
+    (test-time augmentation): the image and mask are reflect-padded by one grid period and
+    filled in ``test_time_shifts`` windows offset diagonally by 0, 1, ... pixels, each
+    cropped back to the image. The pooling makes the U-Net's output depend on where the
+    anatomy falls on its grid; the average cancels part of that error.
+
     Args:
         chans, num_pool_layers: U-Net size (see :class:`UNet`).
+        test_time_shifts: windows averaged in eval mode (1: a single plain fill); at most
+            ``2 ** num_pool_layers``.
     """
 
-    def __init__(self, *, chans: int = 32, num_pool_layers: int = 2):
+    def __init__(self, *, chans: int = 32, num_pool_layers: int = 2, test_time_shifts: int = 1):
         super().__init__()
-        self.model_args = {"chans": chans, "num_pool_layers": num_pool_layers}
+        period = 2 ** num_pool_layers
+        if not 1 <= test_time_shifts <= period:
+            raise ValueError(f"test_time_shifts must be in 1..{period} (the pooling-grid period), "
+                             f"got {test_time_shifts}")
+        self.model_args = {"chans": chans, "num_pool_layers": num_pool_layers,
+                           "test_time_shifts": test_time_shifts}
+        self.test_time_shifts = test_time_shifts
         self.unet = UNet(3, 1, chans=chans, num_pool_layers=num_pool_layers)
         # Start as exactly the row-wise interpolation: the U-Net learns a correction to it.
         nn.init.zeros_(self.unet.head.weight)
@@ -94,9 +108,29 @@ class InpaintNet(nn.Module):
         """
         mask = torch.as_tensor(mask, device=image.device).bool().expand_as(image)
         image = image.masked_fill(mask, 0.0)
-        interp = row_interpolate(image, mask)
-        pred = interp + self.unet(torch.cat([image, mask.to(image.dtype), interp], dim=1))
+        if self.training or self.test_time_shifts == 1:
+            pred = self._fill(image, mask)
+        else:
+            pred = self._shift_averaged_fill(image, mask)
         return torch.where(mask, pred.clamp(0.0, 1.0), image)
+
+    def _fill(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        interp = row_interpolate(image, mask)
+        return interp + self.unet(torch.cat([image, mask.to(image.dtype), interp], dim=1))
+
+    def _shift_averaged_fill(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        period = 2 ** self.unet.num_pool_layers
+        H, W = image.shape[-2:]
+        pad = (period, period, period, period)
+        image_p = nn.functional.pad(image, pad, mode="reflect")
+        mask_p = nn.functional.pad(mask.to(image.dtype), pad, mode="reflect") > 0.5
+        total = torch.zeros_like(image)
+        for k in range(self.test_time_shifts):
+            o = k * period // self.test_time_shifts  # offset of the image inside the window
+            window = (..., slice(period - o, 2 * period - o + H), slice(period - o, 2 * period - o + W))
+            filled = self._fill(image_p[window], mask_p[window]).clamp(0.0, 1.0)
+            total = total + filled[..., o:o + H, o:o + W]
+        return total / self.test_time_shifts
 
 
 def count_parameters(model: nn.Module) -> int:

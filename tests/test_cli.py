@@ -217,7 +217,8 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert {r["method"] for r in metrics["real_check"]} >= {"biharmonic", "U-Net, trained"}
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
     assert (run_dir / "final.pt").is_file()
-    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"chans": 8, "num_pool_layers": 2}
+    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"chans": 8, "num_pool_layers": 2,
+                                                                    "test_time_shifts": 4}
     # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.
     assert main(args) == 0, capsys.readouterr().err
     assert (run_dir / "previous_demo_nogaps.npy").is_file()

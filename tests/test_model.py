@@ -96,7 +96,7 @@ def test_inpaintnet_per_image_masks(corrupted_images, mask):
 
 def test_inpaintnet_records_model_args():
     model = InpaintNet(chans=8, num_pool_layers=2)
-    assert model.model_args == {"chans": 8, "num_pool_layers": 2}
+    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1}
     again = InpaintNet(**model.model_args)
     again.load_state_dict(model.state_dict())
 
@@ -121,3 +121,47 @@ def test_inpaintnet_on_cuda_matches_cpu(corrupted_images, mask):
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-4)
     assert torch.equal(out_cpu_mask, out)
     assert torch.equal(out[..., ~m], image[..., ~m])
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (37, 50)])
+def test_shift_averaged_fill_is_the_mean_of_grid_shifted_windows(shape):
+    torch.manual_seed(0)
+    plain = _randomise_head(InpaintNet(chans=8, num_pool_layers=2), scale=0.1).eval()
+    tta = InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=4).eval()
+    tta.load_state_dict(plain.state_dict())
+    image = torch.rand(3, 1, *shape)
+    mask = torch.rand(*shape) < 0.5
+    H, W = shape
+    with torch.no_grad():
+        one, four = plain(image, mask), tta(image, mask)
+        # by hand: the image placed at offset o of a window cut from a reflect-padded image
+        padded = torch.nn.functional.pad(image.masked_fill(mask, 0), (4, 4, 4, 4), mode="reflect")
+        pmask = torch.nn.functional.pad(mask[None, None].float(), (4, 4, 4, 4), mode="reflect")[0, 0] > 0.5
+        members = [plain(padded[..., 4 - o:8 - o + H, 4 - o:8 - o + W], pmask[4 - o:8 - o + H, 4 - o:8 - o + W])
+                   [..., o:o + H, o:o + W] for o in range(4)]
+    expected = torch.where(mask, torch.stack(members).mean(0), image)
+    torch.testing.assert_close(four, expected, rtol=0, atol=1e-6)
+    assert not torch.allclose(members[0], members[2], atol=1e-4)  # the grid shift does change the fill
+    assert not torch.allclose(one, four, atol=1e-4)
+    assert torch.equal(four[..., ~mask], image[..., ~mask])
+    assert four.min() >= 0 and four.max() <= 1
+
+
+def test_shift_averaging_is_off_in_training_and_validated():
+    torch.manual_seed(0)
+    model = _randomise_head(InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=4), scale=0.1)
+    image, mask = torch.rand(2, 1, 16, 16), torch.rand(16, 16) < 0.5
+    model.train()
+    trained = model(image, mask)
+    model.test_time_shifts = 1
+    assert torch.equal(trained, model(image, mask))
+    assert InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=4).model_args["test_time_shifts"] == 4
+    with pytest.raises(ValueError, match="test_time_shifts must be in 1..4"):
+        InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=5)
+
+
+def test_checkpoints_without_test_time_shifts_still_load():
+    from mri_inpaint.checkpoint import build_model
+    old = InpaintNet(chans=8, num_pool_layers=2)
+    state = {"model": old.state_dict(), "model_args": {"chans": 8, "num_pool_layers": 2}}
+    assert build_model(state).test_time_shifts == 1

@@ -83,3 +83,28 @@ def test_background_is_a_positive_haze_not_clamped_zeros():
     dark = images[images < 0.05]
     assert (images == 0).mean() < 0.001  # only the min-max normalised minimum is exactly 0
     assert 0.003 < np.median(dark) < 0.03  # the test images' background: median ~0.010
+
+
+def _vertical_detail(images):
+    """Mean absolute second difference down the columns: fine detail (and noise)."""
+    return np.abs(images[:, 0, 2:] - 2 * images[:, 0, 1:-1] + images[:, 0, :-2]).mean()
+
+
+def test_sharpening_adds_fine_detail_and_is_off_by_default():
+    plain = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0)))
+    sharp = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0), sharpen_range=(0.8, 0.8)))
+    a, b = plain.sample(16, 0), sharp.sample(16, 0)
+    assert _vertical_detail(b) > 1.2 * _vertical_detail(a)
+    assert b.shape == a.shape and b.min() >= 0 and b.max() <= 1
+    # the overshoot at bright edges is capped, so the image is not darkened by the normalisation
+    assert b.mean() > 0.9 * a.mean()
+    assert AnatomyParams().sharpen_range == (0.0, 0.0)
+
+
+def test_thick_slices_average_neighbouring_positions():
+    thin = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0), heads=("colin27",)))
+    thick = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0), heads=("colin27",), slab_mm_range=(8.0, 8.0)))
+    a, b = thin.sample(16, 0), thick.sample(16, 0)
+    assert b.shape == a.shape and np.isfinite(b).all()
+    assert _vertical_detail(b) < _vertical_detail(a)  # averaging over a slab smooths the anatomy
+    assert np.abs(a - b).mean() > 0.005

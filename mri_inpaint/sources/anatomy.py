@@ -37,6 +37,9 @@ DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072
                         ("itk", 1.065, 0.14, -0.04), ("mni152", 0.933, 0.015, 0.147),
                         ("pydeface", 1.047, -0.053, 0.022))
 
+#: Positions averaged across a thick slice (``AnatomyParams.slab_mm_range``).
+SLAB_SAMPLES = 5
+
 
 @dataclass(frozen=True)
 class AnatomyParams:
@@ -68,6 +71,11 @@ class AnatomyParams:
     head_framing: tuple[tuple[str, float, float, float], ...] = DEFAULT_HEAD_FRAMING
     #: intensities above this fraction of the asset's range saturate (fat brighter than white matter)
     saturation_range: tuple[float, float] = (1.0, 1.0)
+    #: unsharp-masking amount (1 px Gaussian) drawn per image: resolution changes towards
+    #: sharper images (the test images have more fine detail than the smoother heads)
+    sharpen_range: tuple[float, float] = (0.0, 0.0)
+    #: slice thickness (mm) drawn per image: the slice averages the head over this lateral slab
+    slab_mm_range: tuple[float, float] = (0.0, 0.0)
 
     def head_names(self) -> tuple[str, ...]:
         """The heads drawn from, in order."""
@@ -226,6 +234,16 @@ class AnatomySource:
                            torch.tensor(extent), torch.tensor(average), w / w.sum(), torch.tensor(frame))
         return self._stack
 
+    def _slice_at(self, lateral: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+        """Sagittal slices ``(n, 1, S, S)`` at ``lateral`` mm, interpolated between stored 1 mm slices."""
+        slices, first, count, lat0 = self._load()[:4]
+        pos = (lateral - lat0[head]).clamp(min=0)
+        pos = torch.minimum(pos, (count[head] - 1).float())
+        lo = pos.floor().long()
+        hi = torch.minimum(lo + 1, count[head] - 1)
+        w = (pos - lo.float())[:, None, None]
+        return ((1 - w) * slices[first[head] + lo] + w * slices[first[head] + hi])[:, None]
+
     @torch.no_grad()
     def _batch(self, gen: torch.Generator, n: int) -> torch.Tensor:
         p = self.settings
@@ -240,12 +258,12 @@ class AnatomySource:
             lateral = (p.lateral_sigma_mm * torch.special.ndtri(u)).float()
         else:
             lateral = _uniform(gen, n, -m, m)
-        pos = (lateral - lat0[head]).clamp(min=0)
-        pos = torch.minimum(pos, (count[head] - 1).float())
-        lo = pos.floor().long()
-        hi = torch.minimum(lo + 1, count[head] - 1)
-        w = (pos - lo.float())[:, None, None]
-        src = ((1 - w) * slices[first[head] + lo] + w * slices[first[head] + hi])[:, None]  # (n,1,S,S)
+        if p.slab_mm_range[1] > 0:  # thick slices: average positions spread over the slab
+            thickness = _uniform(gen, n, *p.slab_mm_range)
+            spread = torch.linspace(-0.5, 0.5, SLAB_SAMPLES)
+            src = torch.stack([self._slice_at(lateral + thickness * f, head) for f in spread]).mean(0)
+        else:
+            src = self._slice_at(lateral, head)
         extent = extents[head][:, None, None]
 
         # Affine: output frame [-1,1] -> asset coordinates (the frame is 1/extent of the asset).
@@ -288,6 +306,10 @@ class AnatomySource:
         texture = F.avg_pool2d(F.pad(texture, (1, 1, 1, 1), mode="replicate"), 2, stride=1)[..., :-1, :-1]
         img = img * (1 + p.average_texture * average[head].float()[:, None, None, None] * texture)
 
+        if p.sharpen_range[1] > 0:
+            amount = _uniform(gen, n, *p.sharpen_range)[:, None, None, None]
+            peak = img.amax(dim=(1, 2, 3), keepdim=True)  # overshoot must not darken the normalised image
+            img = torch.minimum((img + amount * (img - _gaussian_blur(img, torch.ones(n)))).clamp_min(0), peak)
         img = _gaussian_blur(img, _uniform(gen, n, *p.blur_sigma_range))
         img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
         # Rician noise, as in magnitude MR images: the background becomes a faint positive
