@@ -9,12 +9,17 @@ and is scored by the TRUE masked PSNR/SSIM on the proxy, and the best ones also 
 cross-fitted label-free check on the real test images (adapt on one half, check the other).
 Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseudo``);
 splitting the observed pixels (``split``, SSDU / Noise2Self); each plus the equivariant-imaging
-loss (``+EI``); and ``split`` from an untrained network (the test images' observed pixels and
-the synthetic anchors alone, no pre-training). Writes ``bench/results/adapt.json``.
+loss (``+EI``); ``split`` from an untrained network (the test images' observed pixels and
+the synthetic anchors alone, no pre-training); ``pseudo`` with shift-averaged fills
+(test-time augmentation); and the ensemble of the network adapted on all proxy images with the
+two networks of the cross-fitting folds (three adaptations: three times the minutes).
+``--only 'NAME|...'`` runs just those methods and merges their rows into the existing results.
+Writes ``bench/results/adapt.json``.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import asdict, replace
@@ -22,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from mri_inpaint.adapt import cross_fitted_check, real_image_check, self_train
+from mri_inpaint.adapt import cross_fit, cross_fitted_check, real_image_check, self_train
 from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import Paths, preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.model import InpaintNet
+from mri_inpaint.model import InpaintEnsemble, InpaintNet
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--num-images", type=int, default=8000, help="as in bench/loho.py")
     parser.add_argument("--epochs", type=int, default=2, help="as in bench/loho.py")
     parser.add_argument("--real-top", type=int, default=2, help="methods also scored by the cross-fitted real check")
+    parser.add_argument("--only", default="", help="method names separated by '|' to run (merged into --out)")
     parser.add_argument("--out", type=Path, default=RESULTS / "adapt.json", help="JSON results")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -59,11 +65,18 @@ def main(argv=None) -> int:
     steps = 100_000  # the time budget ends every run
     base_adapt = replace(preset().adapt, steps=steps)
     methods = {
-        "pseudo (today)": base_adapt,
+        "pseudo": base_adapt,
+        "pseudo, anchor weight 1.0": replace(base_adapt, synthetic_weight=1.0),
         "split": replace(base_adapt, method="split"),
         "pseudo + EI": replace(base_adapt, ei_weight=1.0),
         "split + EI": replace(base_adapt, method="split", ei_weight=1.0),
     }
+    shifted = copy.deepcopy(base)
+    shifted.test_time_shifts = cfg.train.test_time_shifts
+    only = {m.strip() for m in args.only.split("|") if m.strip()}
+
+    def wanted(name):
+        return not only or name in only
     rows = []
 
     def score(name, model, minutes, adapt_cfg=None):
@@ -74,23 +87,41 @@ def main(argv=None) -> int:
         print(f"{name}: true proxy PSNR on the gaps {r['psnr_gaps']:.2f} dB ({minutes:.1f} min)", flush=True)
 
     for r in compare_methods(clean, test.mask, methods_table(baselines=True)):
-        if r["method"] != "zero fill":
+        if r["method"] != "zero fill" and wanted(r["method"]):
             rows.append({"method": r["method"], "proxy_psnr_gaps": r["psnr_gaps"], "proxy_ssim_gaps": r["ssim_gaps"],
                          "proxy_ssim_image": r["ssim_image"], "minutes": 0.0, "config": None})
-    score("no adaptation", base, 0.0)
+    if wanted("no adaptation"):
+        score("no adaptation", base, 0.0)
     for name, adapt_cfg in methods.items():
+        if wanted(name):
+            t0 = time.perf_counter()
+            adapted = self_train(base, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
+            score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
+    name = "split, from scratch (no pre-training)"
+    if wanted(name):
         t0 = time.perf_counter()
-        adapted = self_train(base, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
-        score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
-    t0 = time.perf_counter()
-    scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers,
-                         test_time_shifts=cfg.train.test_time_shifts)
-    from_scratch = self_train(scratch, proxy, test.mask, anchors, replace(base_adapt, method="split", lr=cfg.train.lr),
-                              progress=False, max_seconds=args.seconds)
-    score("split, from scratch (no pre-training)", from_scratch, (time.perf_counter() - t0) / 60)
+        scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers)
+        from_scratch = self_train(scratch, proxy, test.mask, anchors,
+                                  replace(base_adapt, method="split", lr=cfg.train.lr), progress=False,
+                                  max_seconds=args.seconds)
+        score(name, from_scratch, (time.perf_counter() - t0) / 60)
+    name = "pseudo + shift-averaged fills"
+    if wanted(name):
+        t0 = time.perf_counter()
+        adapted = self_train(shifted, proxy, test.mask, anchors, base_adapt, progress=False, max_seconds=args.seconds)
+        score(name, adapted, (time.perf_counter() - t0) / 60, base_adapt)
+    name = "pseudo + shift-averaged fills + ensemble with the 2 cross-fitting networks"
+    if wanted(name):
+        t0 = time.perf_counter()
+        fixed = replace(base_adapt, steps=_steps_in(args.seconds, shifted, proxy, test.mask, anchors, base_adapt))
+        _, folds = cross_fit(shifted, proxy, test.mask, anchors, fixed, folds=2, progress=False)
+        whole = self_train(shifted, proxy, test.mask, anchors, fixed, progress=False)
+        score(name, InpaintEnsemble([whole, *folds]), (time.perf_counter() - t0) / 60)
 
     # The real test images: cross-fitted check for the best methods by the true proxy score.
     ranked = sorted((r for r in rows if r["config"]), key=lambda r: -r["proxy_psnr_gaps"])[: args.real_top]
+    if only:
+        ranked = []  # a partial run adds proxy rows only
     real = {"no adaptation": real_image_check(base, test.images, test.mask)["psnr"]}
     for r in ranked:
         adapt_cfg = replace(base_adapt, **{k: v for k, v in r["config"].items() if k != "steps"})
@@ -106,6 +137,10 @@ def main(argv=None) -> int:
     for r in rows:
         if r["method"] == "no adaptation":
             r["real_check_cross_fitted"] = real["no adaptation"]
+    if only and args.out.exists():  # merge: new rows replace same-named ones, the others stay
+        previous = json.loads(args.out.read_text())["rows"]
+        names = {r["method"] for r in rows}
+        rows = [r for r in previous if r["method"] not in names] + rows
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"proxy_head": args.proxy_head, "seconds_per_method": args.seconds,
                                     "rows": rows}, indent=1))

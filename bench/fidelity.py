@@ -4,7 +4,8 @@ The test mask is applied to N embedded images (``AnatomySource().sample``) and t
 OBSERVED pixels are compared with those of the real test images: pixel mean/std,
 Wasserstein (earth mover's) distance and 32-bin histogram L1 of the observed values,
 head-area fraction, head top row and left/right extent, horizontal-gradient energy on
-adjacent observed pixel pairs, and the radially averaged power spectrum of row-wise
+adjacent observed pixel pairs, fine detail (mean absolute vertical second difference on three
+vertically adjacent observed pixels), and the radially averaged power spectrum of row-wise
 linearly interpolated images (so the gaps do not dominate it). A reference column
 compares the second half of the test set with the first: what "indistinguishable"
 looks like at that sample size; a like-for-like column compares the same number of
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from mri_inpaint.baselines import row_interpolate_np
 from mri_inpaint.data import find_test_set, load_test_set
 from mri_inpaint.masks import infer_mask
-from mri_inpaint.sources.anatomy import AnatomySource
+from mri_inpaint.sources.anatomy import AnatomyParams, AnatomySource
 
 #: Observed pixels above this are "head" (the test background stays below ~0.02).
 HEAD_THRESHOLD = 0.08
@@ -57,6 +58,8 @@ def per_image_stats(images: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarra
 
     pairs = obs[:, 1:] & obs[:, :-1]  # horizontally adjacent observed pixels
     dx = np.diff(images, axis=2)[:, pairs]
+    triples = obs[2:] & obs[1:-1] & obs[:-2]  # three vertically adjacent observed pixels
+    d2y = (images[:, 2:] - 2 * images[:, 1:-1] + images[:, :-2])[:, triples]
     return {
         "mean": images[:, obs].mean(axis=1),
         "std": images[:, obs].std(axis=1),
@@ -65,6 +68,7 @@ def per_image_stats(images: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarra
         "left_col": first(cols_on),
         "right_col": W - 1 - first(cols_on[:, ::-1]),
         "hgrad_energy": (dx ** 2).mean(axis=1),
+        "fine_detail": np.abs(d2y).mean(axis=1),
     }
 
 
@@ -123,6 +127,7 @@ LABELS = {
     "left_col": ("head left column", "{:.1f}"),
     "right_col": ("head right column", "{:.1f}"),
     "hgrad_energy": ("h-gradient energy (obs pairs)", "{:.5f}"),
+    "fine_detail": ("fine detail (vertical 2nd difference)", "{:.4f}"),
 }
 DISTANCES = {
     "wasserstein": "Wasserstein (observed values)",
@@ -179,13 +184,16 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1000, help="number of embedded images compared")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fidelity.json", help="JSON results")
     p.add_argument("--figures", type=Path, default=ROOT / "figures", help="folder for the figures")
+    p.add_argument("--anatomy", type=json.loads, default={},
+                   help='a variant of the source: JSON overrides of AnatomyParams, e.g. \'{"sharpen_range": [0, 0.8]}\'')
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     t_start = time.perf_counter()
 
     test = load_test_set(find_test_set(args.test_set, cwd=ROOT))[:, 0]
     mask = infer_mask(test)
-    source = AnatomySource()
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in args.anatomy.items()}
+    source = AnatomySource(AnatomyParams(**overrides))
     clean = source.sample(args.n, seed=SEED)[:, 0]
     embedded = np.where(mask, 0, clean).astype(np.float32)
     half = len(test) // 2

@@ -1,7 +1,8 @@
 """The one checkpoint format, read and written here only.
 
 A checkpoint is a dict ``{"model", "model_args", "config", "history", "metrics"}``:
-the weights, the :class:`~mri_inpaint.model.InpaintNet` constructor arguments, the
+the weights, the :class:`~mri_inpaint.model.InpaintNet` constructor arguments (or, for an
+:class:`~mri_inpaint.model.InpaintEnsemble`, ``{"members": [arguments, ...]}``), the
 settings it was made with (``asdict`` of :class:`~mri_inpaint.config.Config`), the
 per-epoch training log, and any scores. Training checkpoints (``last.pt``, ``best.pt``)
 add ``"resume"``: optimiser, scheduler, epoch, best validation score and every RNG
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .model import InpaintNet
+from .model import InpaintNet, build_network
 from .utils import atomic_write
 
 
@@ -60,9 +61,9 @@ def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
 
 
 def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
-    """Rebuild an :class:`InpaintNet` (eval mode) from a checkpoint's ``model_args`` and weights."""
+    """Rebuild the network (eval mode) from a checkpoint's ``model_args`` and weights."""
     try:
-        model = InpaintNet(**state["model_args"])
+        model = build_network(state["model_args"])
         model.load_state_dict(state["model"])
     except (TypeError, RuntimeError) as exc:
         raise ValueError(f"weights do not fit this project's architecture ({exc}); "
@@ -71,5 +72,5 @@ def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
 
 
 def load_model(path: Path | str, device: torch.device | str = "cpu") -> InpaintNet:
-    """Load a trained :class:`InpaintNet` from a checkpoint or weights file."""
+    """Load a trained network (:class:`InpaintNet` or an ensemble of them) from a checkpoint or weights file."""
     return build_model(load_checkpoint(path, map_location=device), device)

@@ -71,12 +71,14 @@ class AdaptConfig:
     steps: int = 600  # optimisation steps (0: no adaptation)
     batch_size: int = 16  # real images per step (and as many synthetic anchor pairs)
     lr: float = 2e-4  # AdamW learning rate (constant)
-    synthetic_weight: float = 1.0  # weight of the synthetic-pair loss that anchors the real task
+    synthetic_weight: float = 0.5  # weight of the synthetic-pair loss that anchors the real task
     refresh_every: int = 100  # steps between re-computing the pseudo-filled images
     num_anchors: int = 4000  # synthetic anchor images: the first ones of the training cache
     split_fraction: float = 0.3  # "split": share of the observed pixels hidden as targets
     ei_weight: float = 0.0  # weight of the equivariant-imaging loss (0: off)
     seed: int = 0  # seed of batch sampling and mask shifts
+    folds: int = 2  # cross-fitted check: adapt on all folds of the test images but one, check on that one (0: skip)
+    ensemble: bool = True  # final fill: average the network adapted on all images with the folds' networks
 
 
 @dataclass

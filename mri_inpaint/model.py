@@ -133,6 +133,34 @@ class InpaintNet(nn.Module):
         return total / self.test_time_shifts
 
 
+class InpaintEnsemble(nn.Module):
+    """The average of several :class:`InpaintNet` fills; observed pixels pass through bit-identical.
+
+    Args:
+        members: trained networks (each keeps its own shift averaging).
+    """
+
+    def __init__(self, members: list[InpaintNet]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one network")
+        self.members = nn.ModuleList(members)
+        self.model_args = {"members": [dict(m.model_args) for m in members]}
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        mask = torch.as_tensor(mask, device=image.device).bool().expand_as(image)
+        image = image.masked_fill(mask, 0.0)
+        pred = torch.stack([member(image, mask) for member in self.members]).mean(dim=0)
+        return torch.where(mask, pred, image)
+
+
+def build_network(model_args: dict) -> nn.Module:
+    """An untrained :class:`InpaintNet`, or :class:`InpaintEnsemble` when ``model_args`` lists members."""
+    if "members" in model_args:
+        return InpaintEnsemble([InpaintNet(**args) for args in model_args["members"]])
+    return InpaintNet(**model_args)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -147,26 +147,42 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
 
 def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarray, paths: Paths, *,
                          progress: bool = True):
-    """Self-train ``model`` on the test images' observed pixels (:mod:`~mri_inpaint.adapt`).
+    """Self-train ``model`` on the test images' observed pixels, with the cross-fitted check.
 
-    The result is kept as ``paths.run_dir/adapted.pt`` and reused by a rerun with the same
-    settings. Returns ``model`` itself when ``cfg.adapt.steps`` is 0.
+    With ``cfg.adapt.folds`` >= 2, copies of ``model`` are first adapted fold by fold
+    (:func:`~mri_inpaint.adapt.cross_fit`: each is checked on the test images it did not
+    see), then one on all test images; with ``cfg.adapt.ensemble`` the final network
+    averages that one with the folds' networks. The result is kept as
+    ``paths.run_dir/adapted.pt`` and reused by a rerun with the same settings.
+
+    Returns:
+        ``(final, cross_fitted)``: the final network (``model`` itself when
+        ``cfg.adapt.steps`` is 0) and the cross-fitted check (None without folds).
     """
-    from .adapt import self_train
+    from .adapt import cross_fit, self_train
     from .checkpoint import build_model, load_checkpoint, write_weights
+    from .model import InpaintEnsemble
 
+    if isinstance(model, InpaintEnsemble):
+        raise ValueError("adaptation starts from a trained network (e.g. runs/<name>/best.pt), not from an "
+                         "adapted ensemble such as final.pt")
     if cfg.adapt.steps <= 0:
-        return model
+        return model, None
     path = paths.run_dir / "adapted.pt"
     device = next(model.parameters()).device
     if path.exists():
         state = load_checkpoint(path, map_location=device)
         if state["config"] == asdict(cfg) and state["metrics"].get("test_set") == str(test.path):
             log.info("reusing the adapted weights in %s", path)
-            return build_model(state, device)
+            return build_model(state, device), state["metrics"].get("cross_fitted_check")
+    cross, fold_networks = None, []
+    if cfg.adapt.folds >= 2:
+        cross, fold_networks = cross_fit(model, test.images, test.mask, anchors, cfg.adapt, folds=cfg.adapt.folds,
+                                         progress=progress)
     adapted = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
-    write_weights(path, adapted, config=asdict(cfg), metrics={"test_set": str(test.path)})
-    return adapted
+    final = InpaintEnsemble([adapted, *fold_networks]).eval() if cfg.adapt.ensemble and fold_networks else adapted
+    write_weights(path, final, config=asdict(cfg), metrics={"test_set": str(test.path), "cross_fitted_check": cross})
+    return final, cross
 
 
 # ---------------------------------------------------------------- evaluation and output
@@ -234,8 +250,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     """
     train_imgs = training_images(cfg, paths, progress=progress)
     model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
-    final = adapt_to_test_images(cfg, model, test, anchor_images(train_imgs, cfg.adapt), paths,
-                                 progress=progress)
+    final, cross = adapt_to_test_images(cfg, model, test, anchor_images(train_imgs, cfg.adapt), paths,
+                                        progress=progress)
     networks = {"U-Net, trained": model}
     if final is not model:
         networks["U-Net, adapted (final)"] = final  # its real-image check is in-sample
@@ -244,11 +260,13 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
     from .masks import fit_stripes
 
-    metrics = {**scores, "history": state["history"], "config": asdict(cfg), "demo_input": test.demo,
+    metrics = {**scores, "cross_fitted_check": cross, "history": state["history"], "config": asdict(cfg),
+               "demo_input": test.demo,
                "test_set": str(test.path), "output": str(out), "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check")}, paths, export)
+    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check", "cross_fitted_check")}, paths,
+                 export)
     if figures:
         try:
             from .figures import save_run_figures

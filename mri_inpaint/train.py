@@ -38,6 +38,11 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
     return f
 
 
+def _architecture(model_args: dict) -> dict:
+    """The constructor arguments that shape the weights (the fill's shift averaging does not)."""
+    return {k: v for k, v in model_args.items() if k != "test_time_shifts"}
+
+
 def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool) -> float:
     """One optimisation step on a batch of ``(corrupted, mask, clean)``: L1 on the missing pixels."""
     device = next(model.parameters()).device
@@ -111,7 +116,7 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
 
     if resume and last_path.exists():
         state = load_checkpoint(last_path, map_location=device)
-        if state["model_args"] != model.model_args:
+        if _architecture(state["model_args"]) != _architecture(model.model_args):
             raise ValueError(f"{last_path} was trained with {state['model_args']}, not {model.model_args}: "
                              "choose another --run-dir for a new architecture")
         model.load_state_dict(state["model"])

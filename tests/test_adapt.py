@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from mri_inpaint.adapt import (AdaptConfig, check_with, self_train, self_training_batch, shift_images,
-                               splitting_batch)
+from mri_inpaint.adapt import (AdaptConfig, check_with, cross_fit, cross_fitted_check, self_train,
+                               self_training_batch, shift_images, splitting_batch)
 from mri_inpaint.baselines import row_interpolate_np, zero_fill
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintNet
@@ -103,3 +103,45 @@ def test_other_adaptation_losses_train_and_keep_observed_pixels(corrupted_images
 def test_unknown_method_is_refused(corrupted_images, clean_images, mask):
     with pytest.raises(ValueError, match="unknown adaptation method"):
         self_train(InpaintNet(chans=8), corrupted_images[:2], mask, clean_images[:2], AdaptConfig(method="magic"))
+
+
+def test_cross_fit_checks_each_fold_with_a_network_that_never_saw_it(corrupted_images, clean_images, mask,
+                                                                     monkeypatch):
+    import mri_inpaint.adapt as adapt_mod
+    seen = []
+    real_self_train = adapt_mod.self_train
+
+    def recording_self_train(model, images, *args, **kwargs):
+        seen.append({img.tobytes() for img in images})
+        return real_self_train(model, images, *args, **kwargs)
+    monkeypatch.setattr(adapt_mod, "self_train", recording_self_train)
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    images = corrupted_images[:10]
+    cfg = AdaptConfig(steps=2, batch_size=4, refresh_every=2)
+    result, networks = cross_fit(model, images, mask, clean_images[:8], cfg, folds=2, progress=False)
+    assert len(networks) == 2 and all(net is not model for net in networks)
+    assert [len(s) for s in seen] == [5, 5] and not (seen[0] & seen[1])  # disjoint halves
+    assert set(result) == {"before", "after", "folds"} and np.isfinite(result["after"]["psnr"])
+    assert cross_fitted_check(model, images, mask, clean_images[:8], cfg, folds=2, progress=False) == result
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        cross_fit(model, images, mask, clean_images[:8], cfg, folds=1)
+    with pytest.raises(ValueError, match="at least 3 images"):
+        cross_fit(model, images[:2], mask, clean_images[:8], cfg, folds=3)
+
+
+def test_self_train_keeps_the_shift_averaging_of_its_network(corrupted_images, clean_images, mask, monkeypatch):
+    import mri_inpaint.adapt as adapt_mod
+    shifts_seen = []
+    real_predict = adapt_mod.predict
+
+    def recording_predict(model, *args, **kwargs):
+        shifts_seen.append(model.test_time_shifts)
+        return real_predict(model, *args, **kwargs)
+    monkeypatch.setattr(adapt_mod, "predict", recording_predict)
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=4)
+    adapted = self_train(model, corrupted_images[:8], mask, clean_images[:8],
+                         AdaptConfig(steps=3, batch_size=4, refresh_every=2), progress=False)
+    assert shifts_seen == [1, 1]  # pseudo-fills at steps 0 and 2 are plain fills
+    assert adapted.test_time_shifts == 4 and model.test_time_shifts == 4

@@ -180,8 +180,9 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
                  "--output", str(weights), "--adapt-steps", "2", "--adapt-num-anchors", "8", "--num-images", "40",
                  "--device", "cpu"]) == 0, capsys.readouterr().err
-    assert "real-image check" in capsys.readouterr().out
-    assert load_checkpoint(weights)["model_args"]["chans"] == 8
+    out = capsys.readouterr().out
+    assert "real-image check, cross-fitted" in out and "in-sample" in out
+    assert [m["chans"] for m in load_checkpoint(weights)["model_args"]["members"]] == [8, 8, 8]
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
                  "--output", str(weights)]) == 2  # never replaced without --overwrite
     assert "--overwrite" in _one_line_error(capsys.readouterr().err)
@@ -217,8 +218,10 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert {r["method"] for r in metrics["real_check"]} >= {"biharmonic", "U-Net, trained"}
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
     assert (run_dir / "final.pt").is_file()
-    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"chans": 8, "num_pool_layers": 2,
-                                                                    "test_time_shifts": 4}
+    member = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 4}
+    # the final network: the one adapted on all test images and the two cross-fitting folds' networks
+    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"members": [member] * 3}
+    assert metrics["cross_fitted_check"]["folds"] == 2 and np.isfinite(metrics["cross_fitted_check"]["after"]["psnr"])
     # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.
     assert main(args) == 0, capsys.readouterr().err
     assert (run_dir / "previous_demo_nogaps.npy").is_file()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mri_inpaint.baselines import row_interpolate
-from mri_inpaint.model import InpaintNet, UNet, count_parameters
+from mri_inpaint.model import InpaintEnsemble, InpaintNet, UNet, build_network, count_parameters
 
 
 def _randomise_head(model: InpaintNet, scale: float = 5.0) -> InpaintNet:
@@ -165,3 +165,23 @@ def test_checkpoints_without_test_time_shifts_still_load():
     old = InpaintNet(chans=8, num_pool_layers=2)
     state = {"model": old.state_dict(), "model_args": {"chans": 8, "num_pool_layers": 2}}
     assert build_model(state).test_time_shifts == 1
+
+
+def test_ensemble_averages_its_members_and_keeps_observed_pixels(corrupted_images, mask):
+    torch.manual_seed(0)
+    members = [_randomise_head(InpaintNet(chans=8, num_pool_layers=2), scale=0.1 * (k + 1)).eval() for k in range(3)]
+    ensemble = InpaintEnsemble(members).eval()
+    image, m = torch.from_numpy(corrupted_images[:4]), torch.from_numpy(mask)
+    with torch.no_grad():
+        out = ensemble(image, m)
+        fills = torch.stack([member(image, m) for member in members])
+    torch.testing.assert_close(out[..., m], fills.mean(0)[..., m], rtol=0, atol=1e-6)
+    assert torch.equal(out[..., ~m], image[..., ~m])
+    assert not torch.allclose(fills[0], fills[2])
+    # checkpoints describe an ensemble by its members' arguments, and build it back
+    again = build_network(ensemble.model_args)
+    again.load_state_dict(ensemble.state_dict())
+    assert isinstance(again, InpaintEnsemble) and len(again.members) == 3
+    assert isinstance(build_network(members[0].model_args), InpaintNet)
+    with pytest.raises(ValueError, match="at least one network"):
+        InpaintEnsemble([])

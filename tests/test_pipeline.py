@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from mri_inpaint.config import AdaptConfig, Paths, preset, with_overrides
-from mri_inpaint.model import InpaintNet
-from mri_inpaint.pipeline import (TestInputs, anchor_images, demo_inputs, fill_and_write, image_source,
-                                  output_path)
+from mri_inpaint.model import InpaintEnsemble, InpaintNet
+from mri_inpaint.pipeline import (TestInputs, adapt_to_test_images, anchor_images, demo_inputs, fill_and_write,
+                                  image_source, output_path)
 
 
 def test_image_source_selects_embedded_heads():
@@ -48,3 +48,30 @@ def test_fill_and_write_keeps_the_previous_output(tmp_path, corrupted_images, ma
 def test_unknown_settings_are_refused():
     with pytest.raises(ValueError, match="unknown train setting"):
         with_overrides(preset(), train={"epoch": 3})
+
+
+def test_adaptation_ensembles_the_folds_and_is_reused(tmp_path, corrupted_images, clean_images, mask, monkeypatch):
+    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2})
+    paths = Paths.default(tmp_path)
+    test = TestInputs(corrupted_images[:6], mask, tmp_path / "test_set.npy")
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8)
+    final, cross = adapt_to_test_images(cfg, model, test, clean_images[:8], paths, progress=False)
+    assert isinstance(final, InpaintEnsemble) and len(final.members) == 3
+    assert cross["folds"] == 2 and np.isfinite(cross["after"]["psnr"])
+    assert (paths.run_dir / "adapted.pt").is_file()
+
+    import mri_inpaint.adapt as adapt_mod
+    monkeypatch.setattr(adapt_mod, "self_train", lambda *a, **k: pytest.fail("a finished adaptation is redone"))
+    again, cross_again = adapt_to_test_images(cfg, model, test, clean_images[:8], paths, progress=False)
+    assert cross_again == cross
+    x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
+    with torch.no_grad():
+        assert torch.equal(again(x, m), final(x, m))
+    with pytest.raises(ValueError, match="not from an adapted ensemble"):
+        adapt_to_test_images(cfg, final, test, clean_images[:8], paths)
+    monkeypatch.undo()
+
+    single, none = adapt_to_test_images(with_overrides(cfg, adapt={"folds": 0}), model, test, clean_images[:8],
+                                        Paths.default(tmp_path / "b"), progress=False)
+    assert isinstance(single, InpaintNet) and none is None

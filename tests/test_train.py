@@ -127,6 +127,15 @@ def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, m
         train(replace(TINY, chans=16), images, mask_module, tmp_path, resume=True, progress=False)
 
 
+def test_resume_ignores_the_fills_shift_averaging(full_run, tmp_path, images, mask_module):
+    """A finished run resumes (does nothing) under another test_time_shifts: the weights are the same."""
+    run_dir, state = full_run
+    (tmp_path / "last.pt").write_bytes((run_dir / "last.pt").read_bytes())
+    other = 1 if TINY.test_time_shifts != 1 else 2
+    again = train(replace(TINY, test_time_shifts=other), images, mask_module, tmp_path, resume=True, progress=False)
+    assert again["resume"]["epoch"] == state["resume"]["epoch"] and len(again["history"]) == len(state["history"])
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
 def test_resume_on_cuda(tmp_path, images, mask_module, monkeypatch):
     cfg = replace(TINY, epochs=2, amp=True)
