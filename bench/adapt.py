@@ -64,15 +64,16 @@ def main(argv=None) -> int:
     proxy = corrupt(clean, test.mask)
     steps = 100_000  # the time budget ends every run
     base_adapt = replace(preset().adapt, steps=steps)
-    methods = {
-        "pseudo": base_adapt,
-        "pseudo, anchor weight 1.0": replace(base_adapt, synthetic_weight=1.0),
-        "split": replace(base_adapt, method="split"),
-        "pseudo + EI": replace(base_adapt, ei_weight=1.0),
-        "split + EI": replace(base_adapt, method="split", ei_weight=1.0),
-    }
     shifted = copy.deepcopy(base)
     shifted.test_time_shifts = cfg.train.test_time_shifts
+    methods = {  # name: (the network adaptation starts from, its settings)
+        "pseudo": (base, base_adapt),
+        "pseudo, anchor weight 1.0": (base, replace(base_adapt, synthetic_weight=1.0)),
+        "split": (base, replace(base_adapt, method="split")),
+        "pseudo + EI": (base, replace(base_adapt, ei_weight=1.0)),
+        "split + EI": (base, replace(base_adapt, method="split", ei_weight=1.0)),
+        "pseudo + shift-averaged fills": (shifted, base_adapt),
+    }
     only = {m.strip() for m in args.only.split("|") if m.strip()}
 
     def wanted(name):
@@ -92,10 +93,10 @@ def main(argv=None) -> int:
                          "proxy_ssim_image": r["ssim_image"], "minutes": 0.0, "config": None})
     if wanted("no adaptation"):
         score("no adaptation", base, 0.0)
-    for name, adapt_cfg in methods.items():
+    for name, (start, adapt_cfg) in methods.items():
         if wanted(name):
             t0 = time.perf_counter()
-            adapted = self_train(base, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
+            adapted = self_train(start, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
             score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
     name = "split, from scratch (no pre-training)"
     if wanted(name):
@@ -105,11 +106,6 @@ def main(argv=None) -> int:
                                   replace(base_adapt, method="split", lr=cfg.train.lr), progress=False,
                                   max_seconds=args.seconds)
         score(name, from_scratch, (time.perf_counter() - t0) / 60)
-    name = "pseudo + shift-averaged fills"
-    if wanted(name):
-        t0 = time.perf_counter()
-        adapted = self_train(shifted, proxy, test.mask, anchors, base_adapt, progress=False, max_seconds=args.seconds)
-        score(name, adapted, (time.perf_counter() - t0) / 60, base_adapt)
     name = "pseudo + shift-averaged fills + ensemble with the 2 cross-fitting networks"
     if wanted(name):
         t0 = time.perf_counter()
