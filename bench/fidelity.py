@@ -192,8 +192,7 @@ def main(argv=None) -> int:
 
     test = load_test_set(find_test_set(args.test_set, cwd=ROOT))[:, 0]
     mask = infer_mask(test)
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in args.anatomy.items()}
-    source = AnatomySource(AnatomyParams(**overrides))
+    source = AnatomySource(AnatomyParams.from_overrides(args.anatomy))
     clean = source.sample(args.n, seed=SEED)[:, 0]
     embedded = np.where(mask, 0, clean).astype(np.float32)
     half = len(test) // 2

@@ -53,8 +53,7 @@ def loho_images(cfg, paths, anatomy: dict):
     """The run's training images: the configured heads, with ``anatomy`` overriding the source's variation."""
     if not anatomy:
         return training_images(cfg, paths, progress=False)
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in anatomy.items()}
-    source = AnatomySource(AnatomyParams(heads=tuple(cfg.data.heads.split(",")), **params))
+    source = AnatomySource(AnatomyParams.from_overrides(anatomy, heads=tuple(cfg.data.heads.split(","))))
     return image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir).build(source, progress=False)
 
 

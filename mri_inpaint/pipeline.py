@@ -231,7 +231,6 @@ def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: P
 def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, export: Path | None = None) -> Path:
     """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``)."""
     from .checkpoint import write_weights
-
     from .utils import atomic_write
 
     path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],
@@ -261,8 +260,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     from .masks import fit_stripes
 
     metrics = {**scores, "cross_fitted_check": cross, "history": state["history"], "config": asdict(cfg),
-               "demo_input": test.demo,
-               "test_set": str(test.path), "output": str(out), "stripes": fit_stripes(test.mask).to_dict()}
+               "demo_input": test.demo, "test_set": str(test.path), "output": str(out),
+               "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check", "cross_fitted_check")}, paths,

@@ -108,3 +108,9 @@ def test_thick_slices_average_neighbouring_positions():
     assert b.shape == a.shape and np.isfinite(b).all()
     assert _vertical_detail(b) < _vertical_detail(a)  # averaging over a slab smooths the anatomy
     assert np.abs(a - b).mean() > 0.005
+
+
+def test_params_from_json_overrides():
+    params = AnatomyParams.from_overrides(json.loads('{"sharpen_range": [0, 0.8]}'), heads=("robex",))
+    assert params.sharpen_range == (0, 0.8) and params.heads == ("robex",)
+    assert params.gamma_range == AnatomyParams().gamma_range

@@ -77,6 +77,12 @@ class AnatomyParams:
     #: slice thickness (mm) drawn per image: the slice averages the head over this lateral slab
     slab_mm_range: tuple[float, float] = (0.0, 0.0)
 
+    @classmethod
+    def from_overrides(cls, overrides: dict, **fields) -> "AnatomyParams":
+        """The defaults with ``overrides`` (e.g. parsed JSON: lists become tuples) and ``fields`` applied."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        return cls(**{**values, **fields})
+
     def head_names(self) -> tuple[str, ...]:
         """The heads drawn from, in order."""
         return tuple(h for h in self.heads if h not in set(self.exclude))
@@ -247,7 +253,7 @@ class AnatomySource:
     @torch.no_grad()
     def _batch(self, gen: torch.Generator, n: int) -> torch.Tensor:
         p = self.settings
-        slices, first, count, lat0, extents, average, probs, framing = self._load()
+        extents, average, probs, framing = self._load()[4:]
         head = torch.multinomial(probs, n, replacement=True, generator=gen)
         # Lateral position (mm from the midline): truncated Gaussian (or uniform), interpolated
         # between the stored 1 mm slices of the chosen head.
