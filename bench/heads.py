@@ -1,6 +1,6 @@
 """How well the embedded heads match the test images, per head, mixed, and mirrored.
 
-    python bench/heads.py [--test /work/shared/test_set.npy] [--n 2000]
+    python bench/heads.py [--test-set PATH] [--n 2000]
 
 For each head alone, the default mix, and the mix mirrored left-right (which must score
 clearly lower: it proves the face points the test images' way), with the test images'
@@ -23,29 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mri_inpaint.data import find_test_set, load_test_set
+from mri_inpaint.fidelity import mean_image_correlation, nearest_neighbour_mse
 from mri_inpaint.masks import infer_mask
 from mri_inpaint.sources import AnatomyParams, AnatomySource
 from mri_inpaint.sources.heads import HEADS, available_heads
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TEST = Path("/work/shared/test_set.npy")
-
-
-def mean_correlation(source_images: np.ndarray, test_images: np.ndarray, mask: np.ndarray) -> float:
-    """Pearson correlation of the two mean images on observed pixels (``mask`` True = missing)."""
-    obs = ~mask
-    a = source_images[:, 0].mean(axis=0)[obs]
-    b = test_images[:, 0].mean(axis=0)[obs]
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def nn_mse(source_images: np.ndarray, test_images: np.ndarray, mask: np.ndarray) -> float:
-    """Mean over test images of the smallest observed-pixel MSE to any source image."""
-    obs = ~mask.ravel()
-    s = torch.from_numpy(source_images.reshape(len(source_images), -1)[:, obs]).double()
-    t = torch.from_numpy(test_images.reshape(len(test_images), -1)[:, obs]).double()
-    d = (t * t).sum(1, keepdim=True) - 2 * t @ s.T + (s * s).sum(1)[None]
-    return float((d.min(dim=1).values / obs.sum()).clamp_min(0).mean())
 
 
 def evaluate(source: AnatomySource, test_images: np.ndarray, mask: np.ndarray, n: int, seed: int = 0,
@@ -55,18 +39,19 @@ def evaluate(source: AnatomySource, test_images: np.ndarray, mask: np.ndarray, n
     speed = n / (time.perf_counter() - t0)
     if mirror:
         images = images[..., ::-1].copy()
-    return {"corr": mean_correlation(images, test_images, mask), "nn_mse": nn_mse(images, test_images, mask),
+    return {"corr": mean_image_correlation(images, test_images, mask),
+            "nn_mse": nearest_neighbour_mse(images, test_images, mask),
             "images_per_s": speed}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--test", type=Path, default=DEFAULT_TEST, help="test images (N,1,64,64), masked")
+    parser.add_argument("--test-set", type=Path, default=None, help="test set .npy (default: the usual search)")
     parser.add_argument("--n", type=int, default=2000, help="source images per row")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/heads.json", help="JSON results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    test = np.load(args.test).astype(np.float32)
+    test = load_test_set(find_test_set(args.test_set, cwd=ROOT))
     mask = infer_mask(test)
     base = AnatomyParams()
     heads = [h for h in base.head_names() if h in available_heads()]
@@ -81,7 +66,7 @@ def main(argv=None) -> int:
         rows.append({"source": f"mix without {h}", "kind": "weighted",
                      **evaluate(AnatomySource(replace(base, exclude=(h,))), test, mask, args.n)})
     result = {"machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread",
-              "n_source_images": args.n, "n_test_images": int(len(test)), "params": mix.params(), "rows": rows}
+              "n_source_images": args.n, "n_test_images": len(test), "params": mix.params(), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print("| source | kind | mean-image corr | NN-MSE | images/s |")

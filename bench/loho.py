@@ -15,6 +15,8 @@ A variant of the embedded source (a candidate augmentation) is judged the same w
 
     python bench/loho.py --heads robex,itk --tag sharpen --anatomy '{"sharpen_range": [0, 0.8]}'
 
+and so is a variant of the training (``--train``: TrainConfig overrides, e.g. '{"shift_prob": 0.6}').
+
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def held_out_images(head: str, n: int = HELD_OUT_IMAGES):
 def loho_config(head: str, args):
     others = ",".join(h for h in HEADS if h != head)
     return with_overrides(preset(), data={"source": "anatomy", "heads": others, "num_images": args.num_images},
-                          train={"epochs": args.epochs}, device="cpu")
+                          train={"epochs": args.epochs, **args.train}, device="cpu")
 
 
 def loho_images(cfg, paths, anatomy: dict):
@@ -65,15 +67,17 @@ def main(argv=None) -> int:
     parser.add_argument("--anatomy", type=json.loads, default={},
                         help='a variant of the embedded source: JSON overrides of AnatomyParams, e.g. '
                              '\'{"sharpen_range": [0, 0.8]}\' (runs go to runs/loho-<tag>/)')
-    parser.add_argument("--tag", default="", help="name of the --anatomy variant (required with it)")
+    parser.add_argument("--train", type=json.loads, default={},
+                        help='a variant of the training: JSON overrides of TrainConfig, e.g. \'{"shift_prob": 0.6}\'')
+    parser.add_argument("--tag", default="", help="name of the --anatomy/--train variant (required with them)")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default bench/results/loho[-tag].json)")
     args = parser.parse_args(argv)
-    if bool(args.anatomy) != bool(args.tag):
-        parser.error("--anatomy and --tag go together")
+    if bool(args.anatomy or args.train) != bool(args.tag):
+        parser.error("--tag names an --anatomy or --train variant, and goes with one")
     out = args.out or RESULTS / (f"loho-{args.tag}.json" if args.tag else "loho.json")
     test = load_inputs()
     results = {"settings": {"num_images": args.num_images, "epochs": args.epochs, "held_out_images": HELD_OUT_IMAGES,
-                            "anatomy": args.anatomy}, "heads": {}}
+                            "anatomy": args.anatomy, "train": args.train}, "heads": {}}
     for head in args.heads.split(","):
         cfg = loho_config(head, args)
         paths = Paths.default(run_name=f"loho-{args.tag}/{head}" if args.tag else f"loho/{head}")

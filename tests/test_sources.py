@@ -110,6 +110,18 @@ def test_thick_slices_average_neighbouring_positions():
     assert np.abs(a - b).mean() > 0.005
 
 
+def test_coil_falloff_darkens_the_bottom_rows_only():
+    plain = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0)))
+    faded = AnatomySource(AnatomyParams(noise_range=(0.0, 0.0), falloff_row_range=(50.0, 50.0)))
+    a, b = plain.sample(16, 0), faded.sample(16, 0)
+    assert b.shape == a.shape and b.min() >= 0 and b.max() <= 1
+    bottom, top = (slice(58, 64), slice(0, 40))
+    assert b[:, 0, bottom].mean() < 0.5 * a[:, 0, bottom].mean()
+    # the normalisation rescales the rest, but the upper head keeps its share of the brightness
+    assert b[:, 0, top].mean() > 0.8 * a[:, 0, top].mean()
+    assert AnatomyParams().falloff_row_range == (0.0, 0.0)
+
+
 def test_params_from_json_overrides():
     params = AnatomyParams.from_overrides(json.loads('{"sharpen_range": [0, 0.8]}'), heads=("robex",))
     assert params.sharpen_range == (0, 0.8) and params.heads == ("robex",)

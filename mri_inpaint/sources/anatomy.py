@@ -37,6 +37,8 @@ DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072
                         ("itk", 1.065, 0.14, -0.04), ("mni152", 0.933, 0.015, 0.147),
                         ("pydeface", 1.047, -0.053, 0.022))
 
+#: Width (pixels) of the logistic edge of the coil falloff (``AnatomyParams.falloff_row_range``).
+FALLOFF_WIDTH = 5.0
 #: Positions averaged across a thick slice (``AnatomyParams.slab_mm_range``).
 SLAB_SAMPLES = 5
 
@@ -76,6 +78,9 @@ class AnatomyParams:
     sharpen_range: tuple[float, float] = (0.0, 0.0)
     #: slice thickness (mm) drawn per image: the slice averages the head over this lateral slab
     slab_mm_range: tuple[float, float] = (0.0, 0.0)
+    #: receive-coil falloff towards the neck: the signal halves at a row drawn from this range
+    #: (rows of the 64-px frame; beyond 64 hardly darkens the image) over a 5-px logistic edge
+    falloff_row_range: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
     def from_overrides(cls, overrides: dict, **fields) -> "AnatomyParams":
@@ -307,6 +312,10 @@ class AnatomySource:
         c1 = torch.gather(curve, 1, flat_idx + 1).reshape(img.shape)
         img = c0 + frac * (c1 - c0)
         img = img * (1 + p.bias_field * _smooth_field(gen, n, 1, 3, IMAGE_SIZE))
+        if p.falloff_row_range[1] > 0:  # head coils lose sensitivity below the skull
+            half_row = _uniform(gen, n, *p.falloff_row_range)[:, None, None, None]
+            rows = torch.arange(IMAGE_SIZE, dtype=img.dtype)[None, None, :, None]
+            img = img * torch.sigmoid((half_row - rows) / FALLOFF_WIDTH)
         # Averaged templates lack single-scan texture: give them a fine multiplicative one.
         texture = torch.randn(img.shape, generator=gen)
         texture = F.avg_pool2d(F.pad(texture, (1, 1, 1, 1), mode="replicate"), 2, stride=1)[..., :-1, :-1]
