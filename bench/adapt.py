@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.manual_seed(0)
 
-    cfg = loho_config(args.proxy_head, args)
+    cfg = loho_config(args.proxy_head, args.num_images, args.epochs)
     paths = Paths.default(run_name=f"loho/{args.proxy_head}")
     base = load_model(paths.run_dir / "best.pt")  # trained by bench/loho.py without the proxy head
     test = load_inputs()

@@ -1,6 +1,6 @@
 """How well the embedded heads match the test images, per head, mixed, and mirrored.
 
-    python bench/heads.py [--test-set PATH] [--n 2000]
+    python bench/heads.py [--test-set PATH] [--n 2000] [--anatomy JSON --out PATH]
 
 For each head alone, the default mix, and the mix mirrored left-right (which must score
 clearly lower: it proves the face points the test images' way), with the test images'
@@ -48,12 +48,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-set", type=Path, default=None, help="test set .npy (default: the usual search)")
     parser.add_argument("--n", type=int, default=2000, help="source images per row")
+    parser.add_argument("--anatomy", type=json.loads, default={},
+                        help='a variant of the embedded source: JSON overrides of AnatomyParams, e.g. '
+                             '\'{"falloff_row_range": [52, 70]}\'')
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/heads.json", help="JSON results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     test = load_test_set(find_test_set(args.test_set, cwd=ROOT))
     mask = infer_mask(test)
-    base = AnatomyParams()
+    base = AnatomyParams.from_overrides(args.anatomy)
     heads = [h for h in base.head_names() if h in available_heads()]
     rows = []
     for h in heads:

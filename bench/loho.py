@@ -45,10 +45,11 @@ def held_out_images(head: str, n: int = HELD_OUT_IMAGES):
     return AnatomySource(AnatomyParams(heads=(head,))).sample(n, seed=HELD_OUT_SEED)
 
 
-def loho_config(head: str, args):
+def loho_config(head: str, num_images: int, epochs: int, train: dict | None = None):
+    """The run's settings: every head but ``head``, a short run, ``train`` overriding TrainConfig."""
     others = ",".join(h for h in HEADS if h != head)
-    return with_overrides(preset(), data={"source": "anatomy", "heads": others, "num_images": args.num_images},
-                          train={"epochs": args.epochs, **args.train}, device="cpu")
+    return with_overrides(preset(), data={"source": "anatomy", "heads": others, "num_images": num_images},
+                          train={"epochs": epochs, **(train or {})}, device="cpu")
 
 
 def loho_images(cfg, paths, anatomy: dict):
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     results = {"settings": {"num_images": args.num_images, "epochs": args.epochs, "held_out_images": HELD_OUT_IMAGES,
                             "anatomy": args.anatomy, "train": args.train}, "heads": {}}
     for head in args.heads.split(","):
-        cfg = loho_config(head, args)
+        cfg = loho_config(head, args.num_images, args.epochs, args.train)
         paths = Paths.default(run_name=f"loho-{args.tag}/{head}" if args.tag else f"loho/{head}")
         t0 = time.perf_counter()
         model, state = train_or_resume(cfg, loho_images(cfg, paths, args.anatomy), test, paths, progress=False)
