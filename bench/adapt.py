@@ -10,7 +10,7 @@ cross-fitted label-free check on the real test images (adapt on one half, check 
 Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseudo``);
 splitting the observed pixels (``split``, SSDU / Noise2Self); each plus the equivariant-imaging
 loss (``+EI``); ``split`` from an untrained network (the test images' observed pixels and
-the synthetic anchors alone, no pre-training); ``pseudo`` with a higher learning rate or more
+the synthetic anchors alone, no pre-training); ``pseudo`` with lighter or no synthetic anchors, a higher learning rate or more
 frequent pseudo-fills; ``pseudo`` with shift-averaged fills
 (test-time augmentation); and the ensemble of the network adapted on all proxy images with the
 two networks of the cross-fitting folds (three adaptations: three times the minutes).
@@ -74,6 +74,8 @@ def main(argv=None) -> int:
         "pseudo + EI": (base, replace(base_adapt, ei_weight=1.0)),
         "split + EI": (base, replace(base_adapt, method="split", ei_weight=1.0)),
         "pseudo + shift-averaged fills": (shifted, base_adapt),
+        "pseudo, anchor weight 0.25": (base, replace(base_adapt, synthetic_weight=0.25)),
+        "pseudo, no anchors": (base, replace(base_adapt, synthetic_weight=0.0)),
         "pseudo, learning rate 5e-4": (base, replace(base_adapt, lr=5e-4)),
         "pseudo, pseudo-fills refreshed every 25 steps": (base, replace(base_adapt, refresh_every=25)),
     }
