@@ -27,6 +27,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
+from loho import held_out_images, loho_config  # bench/ is on sys.path when run as a script
 
 from mri_inpaint.adapt import cross_fit, cross_fitted_check, real_image_check, self_train
 from mri_inpaint.checkpoint import load_model
@@ -37,14 +38,9 @@ from mri_inpaint.model import InpaintEnsemble, InpaintNet
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCH = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> int:
-    import sys
-    sys.path.insert(0, str(BENCH))
-    from loho import held_out_images, loho_config
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proxy-head", default="robex", help="held-out head whose slices are the proxy")
     parser.add_argument("--seconds", type=float, default=150, help="wall-time budget of every method")

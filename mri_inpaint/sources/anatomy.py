@@ -79,7 +79,7 @@ class AnatomyParams:
     #: slice thickness (mm) drawn per image: the slice averages the head over this lateral slab
     slab_mm_range: tuple[float, float] = (0.0, 0.0)
     #: receive-coil falloff towards the neck: the signal halves at a row drawn from this range
-    #: (rows of the 64-px frame; beyond 64 hardly darkens the image) over a 5-px logistic edge
+    #: (rows of the 64-px frame; beyond 64 hardly darkens the image) over a logistic edge of ``FALLOFF_WIDTH``
     falloff_row_range: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
