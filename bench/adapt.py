@@ -11,7 +11,8 @@ Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseu
 splitting the observed pixels (``split``, SSDU / Noise2Self); each plus the equivariant-imaging
 loss (``+EI``); ``split`` from an untrained network (the test images' observed pixels and
 the synthetic anchors alone, no pre-training); ``pseudo`` with lighter or no synthetic anchors, a higher learning rate or more
-frequent pseudo-fills; ``pseudo`` with shift-averaged fills
+frequent pseudo-fills; ``warp``: half the ``pseudo`` pairs moved by small random warps
+(rotation, zoom, elastic) instead of translations; ``pseudo`` with shift-averaged fills
 (test-time augmentation); and the ensemble of the network adapted on all proxy images with the
 two networks of the cross-fitting folds (three adaptations: three times the minutes).
 ``--only 'NAME|...'`` runs just those methods and merges their rows into the existing results.
@@ -74,6 +75,8 @@ def main(argv=None) -> int:
         "pseudo, no anchors": (base, replace(base_adapt, synthetic_weight=0.0)),
         "pseudo, learning rate 5e-4": (base, replace(base_adapt, lr=5e-4)),
         "pseudo, pseudo-fills refreshed every 25 steps": (base, replace(base_adapt, refresh_every=25)),
+        "pseudo, half the pairs warped": (base, replace(base_adapt, method="warp")),
+        "pseudo, half the pairs warped + shift-averaged fills": (shifted, replace(base_adapt, method="warp")),
     }
     only = {m.strip() for m in args.only.split("|") if m.strip()}
 

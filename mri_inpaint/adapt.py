@@ -78,6 +78,46 @@ def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarr
     return pseudo * (1 - m), m, real, w
 
 
+def random_warp_grids(n: int, size: int, gen: torch.Generator, *, rotation_deg: float = 4.0,
+                      scale: float = 0.05, shift_px: float = 2.0, elastic_px: float = 1.5) -> torch.Tensor:
+    """Sampling grids ``(n, size, size, 2)`` of small random warps: rotation, zoom, translation, elastic."""
+    def uniform(lo, hi):
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+    ang = uniform(-rotation_deg, rotation_deg) * torch.pi / 180
+    zoom = uniform(1 - scale, 1 + scale)
+    tx, ty = (uniform(-shift_px, shift_px) * 2 / size for _ in range(2))
+    cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, (n, 1, size, size), align_corners=False)
+    coarse = torch.rand(n, 2, 5, 5, generator=gen) * 2 - 1
+    elastic = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+    return grid + elastic * elastic_px * 2 / size
+
+
+def warped_self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarray,
+                               gen: torch.Generator):
+    """Pairs on real images moved by small random warps (a larger group than translations).
+
+    The pseudo-filled image and the real image's observed-pixel indicator are warped together
+    (bilinear); the exact test mask is applied to the warped pseudo-fill, and the loss is taken
+    on its gap pixels that the warp drew from observed pixels only (indicator above 0.999), whose
+    values are interpolated real pixels. New anatomy under the same mask, as the synthetic
+    source's elastic warps make, but with the test images' own textures.
+
+    Returns:
+        ``(inputs, mask, target, loss_mask)``, tensors ``(B, 1, H, W)``.
+    """
+    B, _, H, W = real.shape
+    observed = torch.from_numpy(~mask)[None, None].float().expand(B, 1, H, W)
+    grid = random_warp_grids(B, H, gen)
+
+    def warp(x):
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    moved_pseudo, moved_real, moved_observed = warp(pseudo), warp(real * observed), warp(observed)
+    m = torch.from_numpy(mask)[None, None].float().expand(B, 1, H, W)
+    return moved_pseudo * (1 - m), m, moved_real, m * (moved_observed > 0.999).float()
+
+
 def splitting_batch(real: torch.Tensor, mask: np.ndarray, rng: np.random.Generator, fraction: float):
     """Pairs on real images by splitting their observed pixels (SSDU, Yaman et al. 2020; Noise2Self).
 
@@ -129,7 +169,8 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     ``cfg.method`` chooses the real-image loss, whose targets are always real observed pixels:
     ``"pseudo"`` re-masks pseudo-filled images with a translated mask
     (:func:`self_training_batch`); ``"split"`` hides extra observed pixels
-    (:func:`splitting_batch`). ``cfg.ei_weight > 0`` adds :func:`equivariance_loss`.
+    (:func:`splitting_batch`); ``"warp"`` replaces half of the ``"pseudo"`` pairs by warped ones
+    (:func:`warped_self_training_batch`). ``cfg.ei_weight > 0`` adds :func:`equivariance_loss`.
 
     Args:
         model: trained :class:`~mri_inpaint.model.InpaintNet` (left unchanged).
@@ -165,10 +206,14 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
             log.info("self-training stopped after %d steps (%.0f s budget)", step, max_seconds)
             break
         idx = torch.randint(len(real), (cfg.batch_size,), generator=gen)
-        if cfg.method == "pseudo":
+        if cfg.method in ("pseudo", "warp"):
             if step % cfg.refresh_every == 0:
                 pseudo = torch.from_numpy(predict(model, real_images, mask))
             inp, m, target, w = self_training_batch(pseudo[idx], real[idx], mask, rng)
+            if cfg.method == "warp":  # the second half of the batch: warped pairs instead
+                half = len(idx) // 2
+                warped = warped_self_training_batch(pseudo[idx[half:]], real[idx[half:]], mask, gen)
+                inp, m, target, w = (torch.cat([a[:half], b]) for a, b in zip((inp, m, target, w), warped))
         else:
             inp, m, target, w = splitting_batch(real[idx], mask, rng, cfg.split_fraction)
         sidx = torch.randint(len(syn), (cfg.batch_size,), generator=gen)

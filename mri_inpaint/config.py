@@ -53,6 +53,7 @@ class TrainConfig:
     warmup_steps: int = 200  # linear warm-up steps before cosine decay to 0
     val_fraction: float = 0.05  # share of the training images held out for validation
     shift_prob: float = 0.3  # chance that a training mask is randomly translated
+    loss: str = "l1"  # loss on the missing pixels: "l1" or "mse"
     chans: int = 32  # U-Net channels at full resolution
     num_pool_layers: int = 2  # U-Net down-sampling steps (a smaller receptive field generalises better)
     test_time_shifts: int = 4  # fills averaged over this many shifts of the pooling grid (1: off)
@@ -60,14 +61,14 @@ class TrainConfig:
 
 
 #: Real-image losses of the adaptation (see :func:`mri_inpaint.adapt.self_train`).
-ADAPT_METHODS = ("pseudo", "split")
+ADAPT_METHODS = ("pseudo", "split", "warp")
 
 
 @dataclass
 class AdaptConfig:
     """Self-training on the real test images' observed pixels (targets are always real pixels)."""
 
-    method: str = "pseudo"  # real-image loss: "pseudo" (re-mask pseudo-fills) or "split" (hide observed pixels)
+    method: str = "pseudo"  # real-image loss: "pseudo" (re-mask pseudo-fills), "split" (hide observed pixels) or "warp" (pseudo, half the pairs warped)
     steps: int = 600  # optimisation steps (0: no adaptation)
     batch_size: int = 16  # real images per step (and as many synthetic anchor pairs)
     lr: float = 2e-4  # AdamW learning rate (constant)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .checkpoint import load_checkpoint, make_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import make_train_loaders
-from .losses import masked_l1
+from .losses import GAP_LOSSES, masked_l1
 from .metrics import evaluate_fill
 from .model import InpaintNet
 from .utils import atomic_write, pick_device
@@ -43,13 +43,13 @@ def _architecture(model_args: dict) -> dict:
     return {k: v for k, v in model_args.items() if k != "test_time_shifts"}
 
 
-def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool) -> float:
-    """One optimisation step on a batch of ``(corrupted, mask, clean)``: L1 on the missing pixels."""
+def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1) -> float:
+    """One optimisation step on a batch of ``(corrupted, mask, clean)``: ``loss_fn`` (L1) on the missing pixels."""
     device = next(model.parameters()).device
     corrupted, mask, clean = (t.to(device) for t in batch)
     with torch.autocast(device.type, enabled=amp):
         pred = model(corrupted, mask)
-    loss = masked_l1(pred.float(), clean, mask)
+    loss = loss_fn(pred.float(), clean, mask)
     opt.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(opt)
@@ -111,6 +111,9 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg.warmup_steps, cfg.epochs * len(train_loader)))
     use_amp = cfg.amp and device.type == "cuda"
+    if cfg.loss not in GAP_LOSSES:
+        raise ValueError(f"unknown training loss {cfg.loss!r}: choose one of {', '.join(GAP_LOSSES)}")
+    loss_fn = GAP_LOSSES[cfg.loss]
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, best_val, history = 0, -math.inf, []
 
@@ -138,13 +141,13 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         t0, seen, loss_sum = time.time(), 0, 0.0
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp)
+            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp, loss_fn=loss_fn)
             seen += len(batch[0])
             loss_sum += loss * len(batch[0])
             bar.set_postfix(loss=f"{loss:.4f}")
         seconds = time.time() - t0
         metrics = validate(model, val_loader)
-        row = {"epoch": epoch + 1, "train_l1_gaps": loss_sum / max(seen, 1), "lr": sched.get_last_lr()[0],
+        row = {"epoch": epoch + 1, f"train_{cfg.loss}_gaps": loss_sum / max(seen, 1), "lr": sched.get_last_lr()[0],
                "images_per_s": seen / seconds, "seconds": seconds, **{f"val_{k}": v for k, v in metrics.items()}}
         if on_epoch is not None:
             row.update(on_epoch(model, row))

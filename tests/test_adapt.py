@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mri_inpaint.adapt import (AdaptConfig, check_with, cross_fit, cross_fitted_check, self_train,
-                               self_training_batch, shift_images, splitting_batch)
+                               self_training_batch, shift_images, splitting_batch, warped_self_training_batch)
 from mri_inpaint.baselines import row_interpolate_np, zero_fill
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintNet
@@ -86,7 +86,24 @@ def test_shift_images_translates_without_wrapping(dy, dx):
     assert moved.max() <= x.max()  # nothing wraps in from the other side (replicated edges only)
 
 
-@pytest.mark.parametrize("method,ei", [("split", 0.0), ("pseudo", 1.0)])
+def test_warped_batch_scores_gap_pixels_drawn_from_observed_pixels_only(mask):
+    # Observed pixels all 0.7; a pseudo-fill of 0.2 in the gaps: any target pixel that mixed
+    # in a gap pixel would fall below 0.7.
+    real = torch.from_numpy(np.where(mask, 0.0, 0.7).astype(np.float32))[None, None].repeat(8, 1, 1, 1)
+    pseudo = torch.from_numpy(np.where(mask, 0.2, 0.7).astype(np.float32))[None, None].repeat(8, 1, 1, 1)
+    inputs, m, target, weight = warped_self_training_batch(pseudo, real, mask, torch.Generator().manual_seed(0))
+    w = weight.bool()
+    exact = torch.from_numpy(mask)[None, None].expand_as(m)
+    assert torch.equal(m.bool(), exact) and not (w & ~exact).any()  # the exact mask; loss on its gaps only
+    assert (inputs[exact] == 0).all()
+    assert w.sum() > 0.1 * exact.sum()  # the warps move observed pixels into a good share of the gaps
+    assert torch.allclose(target[w], torch.tensor(0.7), atol=1e-3)
+    again = warped_self_training_batch(pseudo, real, mask, torch.Generator().manual_seed(0))
+    assert torch.equal(again[3], weight)
+    assert not torch.equal(warped_self_training_batch(pseudo, real, mask, torch.Generator().manual_seed(1))[3], weight)
+
+
+@pytest.mark.parametrize("method,ei", [("split", 0.0), ("pseudo", 1.0), ("warp", 0.0)])
 def test_other_adaptation_losses_train_and_keep_observed_pixels(corrupted_images, clean_images, mask, method, ei):
     torch.manual_seed(0)
     model = InpaintNet(chans=8, num_pool_layers=2)

@@ -120,6 +120,19 @@ def test_resume_in_empty_dir_starts_fresh(tmp_path, images, mask_module):
     assert len(state["history"]) == 1 and (tmp_path / "new" / "last.pt").is_file()
 
 
+def test_mse_loss_trains_and_logs_its_name(tmp_path, images, mask_module):
+    state = train(replace(TINY, epochs=1, loss="mse"), images, mask_module, tmp_path / "mse", progress=False)
+    row = state["history"][0]
+    assert "train_mse_gaps" in row and "train_l1_gaps" not in row
+    assert 0 < row["train_mse_gaps"] < 0.05 and np.isfinite(row["val_psnr_gaps"])
+
+
+def test_unknown_loss_is_refused_before_training(tmp_path, images, mask_module):
+    with pytest.raises(ValueError, match="unknown training loss 'l3'.*l1, mse"):
+        train(replace(TINY, loss="l3"), images, mask_module, tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad" / "last.pt").exists()
+
+
 def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, mask_module):
     run_dir, _ = full_run
     (tmp_path / "last.pt").write_bytes((run_dir / "last.pt").read_bytes())
