@@ -57,7 +57,7 @@ class AnatomyParams:
     scale_range: tuple[float, float] = (0.95, 1.05)  #: zoom (>1 enlarges the head)
     aspect_jitter: float = 0.04  #: independent vertical/horizontal scale jitter (fraction)
     shift_frac: float = 0.015  #: translation, fraction of the frame
-    elastic_frac: float = 0.05  #: elastic displacement amplitude, fraction of the frame
+    elastic_frac: float = 0.1  #: elastic displacement amplitude, fraction of the frame
     gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
