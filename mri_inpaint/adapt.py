@@ -21,6 +21,7 @@ from .fill import predict
 from .losses import masked_l1
 from .masks import shift_mask
 from .metrics import psnr_from_mse
+from .sources.anatomy import smooth_field, uniform_draws
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +81,15 @@ def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarr
 
 def random_warp_grids(n: int, size: int, gen: torch.Generator, *, rotation_deg: float = 4.0,
                       scale: float = 0.05, shift_px: float = 2.0, elastic_px: float = 1.5) -> torch.Tensor:
-    """Sampling grids ``(n, size, size, 2)`` of small random warps: rotation, zoom, translation, elastic."""
-    def uniform(lo, hi):
-        return lo + (hi - lo) * torch.rand(n, generator=gen)
-    ang = uniform(-rotation_deg, rotation_deg) * torch.pi / 180
-    zoom = uniform(1 - scale, 1 + scale)
-    tx, ty = (uniform(-shift_px, shift_px) * 2 / size for _ in range(2))
+    """Sampling grids ``(n, size, size, 2)`` of small random warps: rotation, zoom, translation, elastic
+    (the embedded source's draws, :mod:`~mri_inpaint.sources.anatomy`, at pixel scale)."""
+    ang = uniform_draws(gen, n, -rotation_deg, rotation_deg) * torch.pi / 180
+    zoom = uniform_draws(gen, n, 1 - scale, 1 + scale)
+    tx, ty = (uniform_draws(gen, n, -shift_px, shift_px) * 2 / size for _ in range(2))
     cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, (n, 1, size, size), align_corners=False)
-    coarse = torch.rand(n, 2, 5, 5, generator=gen) * 2 - 1
-    elastic = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
-    return grid + elastic * elastic_px * 2 / size
+    return grid + smooth_field(gen, n, 2, 5, size).permute(0, 2, 3, 1) * elastic_px * 2 / size
 
 
 def warped_self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarray,

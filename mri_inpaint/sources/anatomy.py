@@ -133,11 +133,12 @@ def _load_asset(path: str) -> tuple[torch.Tensor, torch.Tensor, float, str]:
     return slices, lateral, extent, kind
 
 
-def _uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
+def uniform_draws(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
+    """``n`` values drawn uniformly from ``[lo, hi)``."""
     return lo + (hi - lo) * torch.rand(n, generator=gen)
 
 
-def _smooth_field(gen: torch.Generator, n: int, chans: int, knots: int, size: int) -> torch.Tensor:
+def smooth_field(gen: torch.Generator, n: int, chans: int, knots: int, size: int) -> torch.Tensor:
     """Random smooth field ``(n, chans, size, size)`` in about [-1, 1] (bicubic from a coarse grid)."""
     coarse = torch.rand(n, chans, knots, knots, generator=gen) * 2 - 1
     return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)
@@ -265,12 +266,12 @@ class AnatomySource:
         m = p.max_lateral_mm
         if p.lateral_sigma_mm > 0:
             lo_p = 0.5 * (1 + math.erf(-m / (p.lateral_sigma_mm * math.sqrt(2))))
-            u = _uniform(gen, n, lo_p, 1 - lo_p).double()
+            u = uniform_draws(gen, n, lo_p, 1 - lo_p).double()
             lateral = (p.lateral_sigma_mm * torch.special.ndtri(u)).float()
         else:
-            lateral = _uniform(gen, n, -m, m)
+            lateral = uniform_draws(gen, n, -m, m)
         if p.slab_mm_range[1] > 0:  # thick slices: average positions spread over the slab
-            thickness = _uniform(gen, n, *p.slab_mm_range)
+            thickness = uniform_draws(gen, n, *p.slab_mm_range)
             spread = torch.linspace(-0.5, 0.5, SLAB_SAMPLES)
             src = torch.stack([self._slice_at(lateral + thickness * f, head) for f in spread]).mean(0)
         else:
@@ -278,12 +279,12 @@ class AnatomySource:
         extent = extents[head][:, None, None]
 
         # Affine: output frame [-1,1] -> asset coordinates (the frame is 1/extent of the asset).
-        ang = _uniform(gen, n, -p.rotation_deg, p.rotation_deg) * math.pi / 180
-        zoom = _uniform(gen, n, *p.scale_range) * framing[head, 0]
-        sx = zoom * (1 + _uniform(gen, n, -p.aspect_jitter, p.aspect_jitter))
-        sy = zoom * (1 + _uniform(gen, n, -p.aspect_jitter, p.aspect_jitter))
-        tx = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 1]
-        ty = _uniform(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 2]
+        ang = uniform_draws(gen, n, -p.rotation_deg, p.rotation_deg) * math.pi / 180
+        zoom = uniform_draws(gen, n, *p.scale_range) * framing[head, 0]
+        sx = zoom * (1 + uniform_draws(gen, n, -p.aspect_jitter, p.aspect_jitter))
+        sy = zoom * (1 + uniform_draws(gen, n, -p.aspect_jitter, p.aspect_jitter))
+        tx = uniform_draws(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 1]
+        ty = uniform_draws(gen, n, -p.shift_frac, p.shift_frac) * 2 + framing[head, 2]
         cos, sin = torch.cos(ang), torch.sin(ang)
         theta = torch.stack([
             torch.stack([cos / sx, -sin / sx, tx], 1),
@@ -291,14 +292,14 @@ class AnatomySource:
         ], 1) / extent  # frame units -> asset units
         hi_res = 2 * IMAGE_SIZE  # render at 2x, then area-downsample (anti-aliasing)
         grid = F.affine_grid(theta, (n, 1, hi_res, hi_res), align_corners=False)
-        elastic = _smooth_field(gen, n, 2, 5, hi_res).permute(0, 2, 3, 1)
+        elastic = smooth_field(gen, n, 2, 5, hi_res).permute(0, 2, 3, 1)
         grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
         img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         img = F.avg_pool2d(img, 2)  # (n,1,64,64)
 
         # Intensity: gamma, a random monotone curve, then a smooth multiplicative bias field.
-        gamma = torch.exp(_uniform(gen, n, math.log(p.gamma_range[0]), math.log(p.gamma_range[1])))
-        saturation = _uniform(gen, n, *p.saturation_range)[:, None, None, None]
+        gamma = torch.exp(uniform_draws(gen, n, math.log(p.gamma_range[0]), math.log(p.gamma_range[1])))
+        saturation = uniform_draws(gen, n, *p.saturation_range)[:, None, None, None]
         img = (img / saturation).clamp(0, 1) ** gamma[:, None, None, None]
         knots = torch.linspace(0, 1, 6)
         curve = knots + p.curve_jitter * (torch.rand(n, 6, generator=gen) * 2 - 1)
@@ -311,9 +312,9 @@ class AnatomySource:
         c0 = torch.gather(curve, 1, flat_idx).reshape(img.shape)
         c1 = torch.gather(curve, 1, flat_idx + 1).reshape(img.shape)
         img = c0 + frac * (c1 - c0)
-        img = img * (1 + p.bias_field * _smooth_field(gen, n, 1, 3, IMAGE_SIZE))
+        img = img * (1 + p.bias_field * smooth_field(gen, n, 1, 3, IMAGE_SIZE))
         if p.falloff_row_range[1] > 0:  # head coils lose sensitivity below the skull
-            half_row = _uniform(gen, n, *p.falloff_row_range)[:, None, None, None]
+            half_row = uniform_draws(gen, n, *p.falloff_row_range)[:, None, None, None]
             rows = torch.arange(IMAGE_SIZE, dtype=img.dtype)[None, None, :, None]
             img = img * torch.sigmoid((half_row - rows) / FALLOFF_WIDTH)
         # Averaged templates lack single-scan texture: give them a fine multiplicative one.
@@ -322,15 +323,15 @@ class AnatomySource:
         img = img * (1 + p.average_texture * average[head].float()[:, None, None, None] * texture)
 
         if p.sharpen_range[1] > 0:
-            amount = _uniform(gen, n, *p.sharpen_range)[:, None, None, None]
+            amount = uniform_draws(gen, n, *p.sharpen_range)[:, None, None, None]
             peak = img.amax(dim=(1, 2, 3), keepdim=True)  # overshoot must not darken the normalised image
             img = torch.minimum((img + amount * (img - _gaussian_blur(img, torch.ones(n)))).clamp_min(0), peak)
-        img = _gaussian_blur(img, _uniform(gen, n, *p.blur_sigma_range))
+        img = _gaussian_blur(img, uniform_draws(gen, n, *p.blur_sigma_range))
         img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
         # Rician noise, as in magnitude MR images: the background becomes a faint positive
         # haze (as in the test images) instead of clamped Gaussian noise, whose many exact
         # zeros would teach the network to fill dark gaps with 0 and leave stripes.
-        sigma = _uniform(gen, n, *p.noise_range)[:, None, None, None]
+        sigma = uniform_draws(gen, n, *p.noise_range)[:, None, None, None]
         real = img + sigma * torch.randn(img.shape, generator=gen)
         imag = sigma * torch.randn(img.shape, generator=gen)
         return torch.sqrt(real ** 2 + imag ** 2)
