@@ -15,7 +15,8 @@ A variant of the embedded source (a candidate augmentation) is judged the same w
 
     python bench/loho.py --heads robex,itk --tag sharpen --anatomy '{"sharpen_range": [0, 0.8]}'
 
-and so is a variant of the training (``--train``: TrainConfig overrides, e.g. '{"shift_prob": 0.6}').
+and so is a variant of the training (``--train``: TrainConfig overrides, e.g. '{"shift_prob": 0.6}'),
+or of its length (``--num-images 20000 --epochs 3 --tag full``: the final run's length).
 
 """
 from __future__ import annotations
@@ -73,11 +74,12 @@ def main(argv=None) -> int:
                              '\'{"sharpen_range": [0, 0.8]}\' (runs go to runs/loho-<tag>/)')
     parser.add_argument("--train", type=json.loads, default={},
                         help='a variant of the training: JSON overrides of TrainConfig, e.g. \'{"shift_prob": 0.6}\'')
-    parser.add_argument("--tag", default="", help="name of the --anatomy/--train variant (required with them)")
+    parser.add_argument("--tag", default="", help="name of the variant (required with --anatomy/--train or another length)")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default bench/results/loho[-tag].json)")
     args = parser.parse_args(argv)
-    if bool(args.anatomy or args.train) != bool(args.tag):
-        parser.error("--tag names an --anatomy or --train variant, and goes with one")
+    default_length = (args.num_images, args.epochs) == (parser.get_default("num_images"), parser.get_default("epochs"))
+    if (args.anatomy or args.train or not default_length) and not args.tag:
+        parser.error("a variant (--anatomy, --train, or another --num-images/--epochs) needs a --tag to name it")
     out = args.out or RESULTS / (f"loho-{args.tag}.json" if args.tag else "loho.json")
     test = load_inputs()
     results = {"settings": {"num_images": args.num_images, "epochs": args.epochs, "held_out_images": HELD_OUT_IMAGES,

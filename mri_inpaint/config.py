@@ -26,7 +26,7 @@ class DataConfig:
 
     source: str = "auto"  # "course" (ese_invldm) when installed, else "anatomy" (embedded heads); or either by name
     num_images: int = 20000  # clean training images in the cache (incl. validation)
-    heads: str = "all"  # embedded source: comma-separated heads to draw from (colin27,robex,itk,mni152,pydeface) or "all"
+    heads: str = "all"  # embedded source: comma-separated heads to draw from (colin27,robex,itk,brainbrowser,mni152,pydeface) or "all"
     image_seed: int = 1234  # seed of the training-image cache
     eval_images: int = 400  # held-out clean images for the quality table (same source, another seed)
     eval_seed: int = 20261128  # seed of the held-out images: never used for training

@@ -1,6 +1,7 @@
 """The shipped head assets, the head rebuild on stand-in volumes, and choosing heads."""
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,6 +96,85 @@ def test_rebuild_resamples_anisotropic_voxels(tmp_path):
     _stand_in_head(tmp_path / "head.nii.gz", zooms=(2.0, 1.0, 1.5))
     vol = load_ras_1mm(tmp_path / "head.nii.gz")
     assert vol.shape == (240, 150, 195) and vol.max() == pytest.approx(1.0)
+
+
+def _as_minc_json(nifti_path, raw_path):
+    """Write a NIfTI stand-in as BrainBrowser's format: gzipped uint8 voxels + JSON MINC header, stored
+    like the real one (dimensions x, z, y slowest-first, negative steps, slightly oblique axes)."""
+    import gzip
+
+    import nibabel as nib
+
+    img = nib.load(str(nifti_path))
+    vol = np.asarray(img.dataobj, dtype=np.float32)
+    data = np.round(vol / vol.max() * 255).astype(np.uint8)
+    data = np.transpose(data, (0, 2, 1))[::-1, ::-1, ::-1]  # (x, z, y), every axis reversed
+    angle = np.deg2rad(3.0)  # a small yaw: x and y mix
+    cos = {"xspace": [np.cos(angle), np.sin(angle), 0.0], "yspace": [-np.sin(angle), np.cos(angle), 0.0],
+           "zspace": [0.0, 0.0, 1.0]}
+    header = {"order": ["xspace", "zspace", "yspace"]}
+    for axis, dim in enumerate(header["order"]):
+        n = data.shape[axis]
+        header[dim] = {"start": float(n - 1), "space_length": n, "step": -1.0, "direction_cosines": cos[dim]}
+    Path(raw_path).write_bytes(gzip.compress(data.tobytes()))
+    Path(str(raw_path).replace(".mnc.raw.gz", ".mnc.header.gz")).write_bytes(gzip.compress(json.dumps(header).encode()))
+    return raw_path
+
+
+def test_minc_json_volume_loads_in_world_orientation(tmp_path):
+    pytest.importorskip("nibabel")
+    import nibabel as nib
+
+    from mri_inpaint.sources.build_heads import load_volume
+
+    nifti = _stand_in_head(tmp_path / "head.nii.gz")
+    img = load_volume(_as_minc_json(nifti, tmp_path / "head.mnc.raw.gz"))
+    assert nib.aff2axcodes(img.affine) == ("L", "I", "P")  # as stored: every step negative
+    canon = nib.as_closest_canonical(img)
+    assert canon.shape == (120, 150, 130)
+    vol = np.asarray(canon.dataobj, dtype=np.float32)
+    original = np.asarray(nib.load(str(nifti)).dataobj)
+    assert np.corrcoef(vol.ravel(), original.ravel())[0, 1] > 0.99  # same voxels, same places
+    with pytest.raises(ValueError, match="header says"):
+        (tmp_path / "bad.mnc.raw.gz").write_bytes(__import__("gzip").compress(b"123"))
+        (tmp_path / "bad.mnc.header.gz").write_bytes((tmp_path / "head.mnc.header.gz").read_bytes())
+        load_volume(tmp_path / "bad.mnc.raw.gz")
+
+
+def test_rebuild_from_a_minc_json_volume_puts_the_nose_right(tmp_path):
+    pytest.importorskip("nibabel")
+    from mri_inpaint.sources.build_heads import build
+
+    raw = _as_minc_json(_stand_in_head(tmp_path / "head.nii.gz"), tmp_path / "head.mnc.raw.gz")
+    slices = build("brainbrowser", raw)["slices"].astype(float)
+    mid = slices[len(slices) // 2]
+    rows, cols = np.nonzero(mid > 0.2 * mid.max())
+    nose_rows, nose_cols = np.nonzero(mid >= 0.95 * mid.max())
+    assert nose_cols.mean() > cols.mean() + 40 and nose_rows.mean() > rows.min() + 40
+    assert mid[:10].max() == 0
+
+
+def test_npm_head_is_taken_from_a_local_package_tarball(tmp_path, monkeypatch):
+    import tarfile
+
+    from mri_inpaint.sources import build_heads
+
+    spec = HEADS["brainbrowser"]
+    raw = _as_minc_json(_stand_in_head(tmp_path / "head.nii.gz"), tmp_path / "head.mnc.raw.gz")
+    tarball = tmp_path / "raw" / "brainbrowser-2.3.0.tgz"
+    tarball.parent.mkdir()
+    with tarfile.open(tarball, "w:gz") as tf:
+        tf.add(raw, arcname=spec.member)
+        tf.add(str(raw).replace(".mnc.raw.gz", ".mnc.header.gz"),
+               arcname=spec.member.replace(".mnc.raw.gz", ".mnc.header.gz"))
+    monkeypatch.setattr(build_heads, "_run", lambda *a: pytest.fail("must not call npm: the tarball is there"))
+    path = build_heads.fetch("brainbrowser", tmp_path / "raw")
+    assert path.read_bytes() == raw.read_bytes()
+    assert build_heads.minc_header_path(path).exists()
+    # Without the tarball and without npm: a message that says what to do.
+    monkeypatch.setattr(build_heads.shutil, "which", lambda _: None)
+    with pytest.raises(build_heads.FetchError, match="npm pack brainbrowser@2.3.0"):
+        build_heads.fetch("brainbrowser", tmp_path / "elsewhere")
 
 
 def test_fetch_failure_says_what_to_install(tmp_path, monkeypatch):

@@ -27,14 +27,15 @@ from .heads import HEAD_NAMES, HEADS
 #: The Colin27 asset (face right), rebuilt by ``python -m mri_inpaint.sources.build_heads --head colin27``.
 ASSET_PATH = HEADS["colin27"].asset_path
 
-#: Default sampling weight per head: single scans count fully, smooth averages less.
 #: Sampling weight per head. The averaged templates get a fine texture instead of a lower
 #: weight (they match the test images' mean best); the ITK head's field of view cuts its face.
-DEFAULT_HEAD_WEIGHTS = (("colin27", 1.0), ("robex", 1.0), ("itk", 0.7), ("mni152", 1.0), ("pydeface", 1.0))
+DEFAULT_HEAD_WEIGHTS = (("colin27", 1.0), ("robex", 1.0), ("itk", 0.7), ("brainbrowser", 1.0), ("mni152", 1.0),
+                        ("pydeface", 1.0))
 #: Per-head framing corrections (zoom, x shift, y shift) fitted so that each head's mean
 #: midline slice best matches the test images' mean on observed pixels (bench/heads.py).
 DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072, -0.035),
-                        ("itk", 1.065, 0.14, -0.04), ("mni152", 0.933, 0.015, 0.147),
+                        ("itk", 1.065, 0.14, -0.04), ("brainbrowser", 0.95, 0.0, 0.15),
+                        ("mni152", 0.933, 0.015, 0.147),
                         ("pydeface", 1.047, -0.053, 0.022))
 
 #: Width (pixels) of the logistic edge of the coil falloff (``AnatomyParams.falloff_row_range``).

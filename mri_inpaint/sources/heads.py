@@ -18,8 +18,8 @@ class HeadSpec:
     name: str
     title: str
     kind: str  #: "single" (one person's scan) or "average" (a template averaged over many heads)
-    package: str  #: "pip:<dist>==<version>" or "apt:<package>[|<alternative>...]"
-    member: str  #: path (pip: inside the wheel) or file name (apt: searched in the package) of the NIfTI
+    package: str  #: "pip:<dist>==<version>", "apt:<package>[|<alternative>...]" or "npm:<package>@<version>"
+    member: str  #: path (pip: inside the wheel; npm: inside the tarball) or file name (apt: searched in the package) of the volume
     licence: str
     url: str
     system_path: str = ""  #: where an installed Debian package puts the volume (used if present)
@@ -55,6 +55,12 @@ HEADS: dict[str, HeadSpec] = {h.name: h for h in (
         "Apache-2.0 (Insight Toolkit examples)",
         "https://packages.debian.org/bookworm/insighttoolkit5-examples",
         head_length_mm=200.0, pitch_deg=-20.0),
+    HeadSpec(
+        "brainbrowser", "BrainBrowser example T1 head (structural1), one adult, 1 mm, face and neck", "single",
+        "npm:brainbrowser@2.3.0", "package/examples/models/structural1.mnc.raw.gz",
+        "GNU AGPL-3.0 (brainbrowser package.json and licence header, McGill University; the asset derived "
+        "from it is distributed under the same licence)",
+        "https://www.npmjs.com/package/brainbrowser/v/2.3.0"),
     HeadSpec(
         "mni152", "MNI152NLin6Asym (FSL MNI152 1 mm), average of 152 adults", "average",
         "pip:nimare==0.22.1", "nimare/resources/templates/tpl-MNI152NLin6Asym_res-01_T1w.nii.gz",
