@@ -16,7 +16,7 @@ A variant of the embedded source (a candidate augmentation) is judged the same w
     python bench/loho.py --heads robex,itk --tag sharpen --anatomy '{"sharpen_range": [0, 0.8]}'
 
 and so is a variant of the training (``--train``: TrainConfig overrides, e.g. '{"shift_prob": 0.6}'),
-or of its length (``--num-images 20000 --epochs 3 --tag full``: the final run's length).
+or of its length (``--num-images 20000 --epochs 3 --tag full6``: the final run's length).
 
 """
 from __future__ import annotations
