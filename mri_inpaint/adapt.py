@@ -231,6 +231,40 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     return model.eval()
 
 
+def supervised_fine_tune(model, clean_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
+                         cfg: AdaptConfig | None = None, *, progress: bool = False):
+    """The labelled counterpart of :func:`self_train`: fine-tune on clean images of the target kind.
+
+    Same steps, batch size, learning rate and synthetic anchors as self-training, but the
+    real-image pairs are ``clean_images`` under the exact mask with the loss on every gap
+    pixel. Given images of the target distribution with their truth, this is what
+    adaptation could reach with labels: a ceiling for the label-free methods (``bench/ceiling.py``).
+
+    Returns:
+        the fine-tuned copy of the model (eval mode; shift averaging as ``model`` had it).
+    """
+    from tqdm import tqdm
+
+    cfg = cfg or AdaptConfig()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = copy.deepcopy(model)
+    device = next(model.parameters()).device
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sources = [(torch.from_numpy(clean_images), 1.0), (torch.from_numpy(synthetic), cfg.synthetic_weight)]
+    exact = torch.from_numpy(mask)[None, None].float().to(device)
+    for _ in tqdm(range(cfg.steps), desc="supervised fine-tuning", disable=not progress, leave=False):
+        model.train()
+        loss = 0.0
+        for images, weight in sources:
+            batch = images[torch.randint(len(images), (cfg.batch_size,), generator=gen)].to(device)
+            m = exact.expand_as(batch)
+            loss = loss + weight * masked_l1(model(batch * (1 - m), m), batch, m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
 def cross_fit(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
               cfg: AdaptConfig | None = None, *, folds: int = 2, progress: bool = True) -> tuple[dict, list]:
     """Honest real-image check of self-training: adapt on some images, check on the others.

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from mri_inpaint.adapt import (AdaptConfig, check_with, cross_fit, cross_fitted_check, self_train,
-                               self_training_batch, shift_images, splitting_batch, warped_self_training_batch)
+                               self_training_batch, shift_images, splitting_batch, supervised_fine_tune,
+                               warped_self_training_batch)
 from mri_inpaint.baselines import row_interpolate_np, zero_fill
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintNet
@@ -55,6 +56,24 @@ def test_self_train_returns_adapted_copy(corrupted_images, clean_images, mask):
     out = adapted(torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask))
     observed = ~torch.from_numpy(mask).expand_as(out)
     assert torch.equal(out[observed], torch.from_numpy(corrupted_images[:2])[observed])
+
+
+def test_supervised_fine_tune_learns_the_gaps_of_its_images_and_leaves_the_original(clean_images, mask):
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    labelled = clean_images[:8].copy()
+    labelled[..., mask] = 0.9  # a truth under the gaps that no interpolation of the observed pixels gives
+    x, m = torch.from_numpy(corrupt(labelled, mask)), torch.from_numpy(mask)
+
+    def gap_error(net):
+        with torch.no_grad():
+            return float((net(x, m) - torch.from_numpy(labelled))[..., m].abs().mean())
+    tuned = supervised_fine_tune(model, labelled, mask, labelled, AdaptConfig(steps=40, batch_size=4, lr=3e-3))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert gap_error(tuned) < 0.5 * gap_error(model)
+    out = tuned(x, m)
+    assert torch.equal(out[..., ~m], x[..., ~m])  # observed pixels pass through
 
 
 def test_zero_steps_leave_the_model_as_it_was(corrupted_images, clean_images, mask):
