@@ -29,16 +29,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from loho import HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, held_out_images, loho_config
+from loho import HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, held_out_images, loho_config, short_run_config
 
 from mri_inpaint.adapt import cross_fit, self_train, supervised_fine_tune
 from mri_inpaint.checkpoint import load_model
-from mri_inpaint.config import Paths, preset, with_overrides
+from mri_inpaint.config import Paths, preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintEnsemble
 from mri_inpaint.pipeline import anchor_images, load_inputs, train_or_resume, training_images
-from mri_inpaint.sources import AnatomyParams, AnatomySource
 from mri_inpaint.sources.heads import HEADS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,12 +46,8 @@ PROXY_IMAGES = 100
 SIBLING_SEED = 977
 
 
-def sibling_images(head: str, n: int = PROXY_IMAGES):
-    """Other slices of ``head``, drawn like the proxy's (same variation, another seed)."""
-    return AnatomySource(AnatomyParams.from_overrides(HELD_OUT_ANATOMY, heads=(head,))).sample(n, seed=SIBLING_SEED)
-
-
 def shift_averaged(model, shifts: int):
+    """A copy of ``model`` that fills with ``shifts`` shifted windows."""
     net = copy.deepcopy(model)
     net.test_time_shifts = shifts
     return net
@@ -70,9 +65,7 @@ def main(argv=None) -> int:
     adapt_cfg = preset().adapt
     shifts = preset().train.test_time_shifts
 
-    seen_cfg = with_overrides(preset(), data={"source": "anatomy", "heads": ",".join(HEADS),
-                                              "num_images": args.num_images},
-                              train={"epochs": args.epochs}, device="cpu")
+    seen_cfg = short_run_config(list(HEADS), args.num_images, args.epochs)
     seen_paths = Paths.default(run_name="ceiling/all-heads")
     t0 = time.perf_counter()
     seen, _ = train_or_resume(seen_cfg, training_images(seen_cfg, seen_paths, progress=False), test, seen_paths,
@@ -108,7 +101,7 @@ def main(argv=None) -> int:
                 minutes["self-training (adaptation)"] + (time.perf_counter() - t0) / 60)
         t0 = time.perf_counter()
         nets["label ceiling: fine-tuned on 100 labelled slices of the head"] = supervised_fine_tune(
-            start, sibling_images(head), test.mask, anchors, adapt_cfg)
+            start, held_out_images(head, PROXY_IMAGES, seed=SIBLING_SEED), test.mask, anchors, adapt_cfg)
         minutes["label ceiling: fine-tuned on 100 labelled slices of the head"] = (time.perf_counter() - t0) / 60
         nets["seen-head ceiling: trained with the head, shift-averaged"] = shift_averaged(seen, shifts)
 

@@ -44,16 +44,20 @@ HELD_OUT_IMAGES, HELD_OUT_SEED = 200, 4242
 HELD_OUT_ANATOMY = {"elastic_frac": 0.05}
 
 
-def held_out_images(head: str, n: int = HELD_OUT_IMAGES):
-    """Clean slices of one head only, with fixed variation (a seed never used for training)."""
-    return AnatomySource(AnatomyParams.from_overrides(HELD_OUT_ANATOMY, heads=(head,))).sample(n, seed=HELD_OUT_SEED)
+def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):
+    """Clean slices of one head only, with fixed variation (by default a seed never used for training)."""
+    return AnatomySource(AnatomyParams.from_overrides(HELD_OUT_ANATOMY, heads=(head,))).sample(n, seed=seed)
+
+
+def short_run_config(heads: list[str], num_images: int, epochs: int, train: dict | None = None):
+    """Settings of a run on ``heads`` of the given length, ``train`` overriding TrainConfig."""
+    return with_overrides(preset(), data={"source": "anatomy", "heads": ",".join(heads), "num_images": num_images},
+                          train={"epochs": epochs, **(train or {})}, device="cpu")
 
 
 def loho_config(head: str, num_images: int, epochs: int, train: dict | None = None):
     """The run's settings: every head but ``head``, a short run, ``train`` overriding TrainConfig."""
-    others = ",".join(h for h in HEADS if h != head)
-    return with_overrides(preset(), data={"source": "anatomy", "heads": others, "num_images": num_images},
-                          train={"epochs": epochs, **(train or {})}, device="cpu")
+    return short_run_config([h for h in HEADS if h != head], num_images, epochs, train)
 
 
 def loho_images(cfg, paths, anatomy: dict):

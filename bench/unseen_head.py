@@ -4,9 +4,9 @@
 
 A head added to the embedded source after a network was trained is, for that network, exactly
 what every test image is: a head it never saw. (Given a network that did see the head, the same
-scores are a ceiling for the unseen case: ``seen-shipped-<head>.json``, the final network.) This scores each given network (a weights file or a
-checkpoint, with the fill it was saved with) on the held-out slices ``bench/loho.py`` uses for that
-head (exact test mask, PSNR/SSIM on the gaps and on the whole image), against row-wise linear and
+scores are a ceiling for the unseen case: ``seen-shipped-<head>.json``, the final network.) This
+scores each given network (a weights file or a checkpoint, with the fill it was saved with) on the
+held-out slices ``bench/loho.py`` uses for that head (exact test mask, PSNR/SSIM on the gaps and on the whole image), against row-wise linear and
 biharmonic inpainting. Writes ``bench/results/unseen-<head>.json`` unless ``--out`` says otherwise.
 """
 from __future__ import annotations
