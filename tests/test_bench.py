@@ -59,3 +59,26 @@ def test_supervised_fine_tune_learns_the_gaps_of_its_images_and_leaves_the_origi
     assert gap_error(tuned) < 0.5 * gap_error(model)
     out = tuned(x, m)
     assert torch.equal(out[..., ~m], x[..., ~m])  # observed pixels pass through
+
+
+def test_results_document_matches_its_files():
+    from bench.tables import BLOCK, DOC, TABLES, fill_doc
+
+    text = DOC.read_text()
+    names = [m.group(2) for m in BLOCK.finditer(text)]
+    assert sorted(names) == sorted(TABLES)  # every table appears once
+    assert fill_doc(text) == text, "docs/results.md differs from its result files: run python -m bench.tables --write"
+
+
+def test_tables_are_built_from_the_files(monkeypatch, tmp_path):
+    from bench import tables
+
+    (tmp_path / "loho.json").write_text(json.dumps({"heads": {"robex": {
+        "rows": [{"method": "row-wise linear", "psnr_gaps": 20.0}, {"method": "biharmonic", "psnr_gaps": 21.0},
+                 {"method": "U-Net", "psnr_gaps": 25.456}, {"method": "U-Net, shift-averaged", "psnr_gaps": 25.5}],
+        "real_check_psnr_shift_averaged": 27.0}}}))
+    monkeypatch.setattr(tables, "RESULTS", tmp_path)
+    assert tables.table("loho").splitlines()[-1] == "| robex | 20.00 | 21.00 | 25.46 | +4.46 | 25.50 | 27.00 |"
+    doc = "a\n<!-- table: loho -->\nstale\n<!-- /table -->\nb\n<!-- table: loho -->\n<!-- /table -->\n"
+    filled = tables.fill_doc(doc)
+    assert "stale" not in filled and filled.count("+4.46") == 2 and filled.startswith("a\n") and "\nb\n" in filled
