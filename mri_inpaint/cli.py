@@ -7,15 +7,19 @@ the chosen ``--preset``, help from the field's comment).
 from __future__ import annotations
 
 import argparse
+import inspect
+import io
 import json
 import logging
 import sys
+import tokenize
 from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .config import PRESETS, AdaptConfig, DataConfig, TrainConfig, field_help, preset
+from .config import PRESETS, AdaptConfig, DataConfig, TrainConfig, preset
 from .paths import DEFAULT_WEIGHTS, Paths
 
 log = logging.getLogger("mri_inpaint")
@@ -42,6 +46,23 @@ def _choices() -> dict[str, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------- flags from the configs
+@lru_cache(maxsize=None)
+def field_help(cls: type) -> dict[str, str]:
+    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
+    helps: dict[str, str] = {}
+    names = {f.name for f in fields(cls)}
+    lines = inspect.getsource(cls)
+    last_name = None
+    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+            last_name = tok.string
+        elif tok.type == tokenize.COMMENT and last_name is not None:
+            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
+        elif tok.type == tokenize.NEWLINE:
+            last_name = None
+    return helps
+
+
 def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, device: bool = True) -> None:
     """Add one flag per config field of ``sections`` (default: the preset's value)."""
     defaults = preset("full")

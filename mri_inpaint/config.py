@@ -1,16 +1,12 @@
 """Every setting of the job in one place: data, training, adaptation, named presets.
 
 The command-line flags are generated from these dataclasses (name, default, and help
-text from the comment after each field), and the notebook builds the same objects, so
-a setting is written exactly once.
+text from the comment after each field: :func:`mri_inpaint.cli.field_help`), and the
+notebook builds the same objects, so a setting is written exactly once.
 """
 from __future__ import annotations
 
-import inspect
-import io
-import tokenize
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
 
 IMAGE_SIZE = 64  # height and width of every image (pixels)
 
@@ -103,23 +99,6 @@ def preset(name: str = "full") -> Config:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return PRESETS[name]()
-
-
-@lru_cache(maxsize=None)
-def field_help(cls: type) -> dict[str, str]:
-    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
-    helps: dict[str, str] = {}
-    names = {f.name for f in fields(cls)}
-    lines = inspect.getsource(cls)
-    last_name = None
-    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
-        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
-            last_name = tok.string
-        elif tok.type == tokenize.COMMENT and last_name is not None:
-            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
-        elif tok.type == tokenize.NEWLINE:
-            last_name = None
-    return helps
 
 
 def with_overrides(cfg: Config, **sections: dict) -> Config:

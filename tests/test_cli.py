@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mri_inpaint.checkpoint import load_checkpoint, write_weights
-from mri_inpaint.cli import build_parser, config_from_args, main
-from mri_inpaint.config import AdaptConfig, TrainConfig, field_help, preset
+from mri_inpaint.cli import build_parser, config_from_args, field_help, main
+from mri_inpaint.config import AdaptConfig, TrainConfig, preset
 from mri_inpaint.model import InpaintNet
 
 
