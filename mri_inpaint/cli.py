@@ -7,15 +7,20 @@ the chosen ``--preset``, help from the field's comment).
 from __future__ import annotations
 
 import argparse
+import inspect
+import io
 import json
 import logging
 import sys
+import tokenize
 from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_WEIGHTS, PRESETS, AdaptConfig, DataConfig, Paths, TrainConfig, field_help, preset
+from .config import PRESETS, AdaptConfig, DataConfig, TrainConfig, preset
+from .paths import DEFAULT_WEIGHTS, Paths
 
 log = logging.getLogger("mri_inpaint")
 
@@ -41,6 +46,23 @@ def _choices() -> dict[str, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------- flags from the configs
+@lru_cache(maxsize=None)
+def field_help(cls: type) -> dict[str, str]:
+    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
+    helps: dict[str, str] = {}
+    names = {f.name for f in fields(cls)}
+    lines = inspect.getsource(cls)
+    last_name = None
+    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+            last_name = tok.string
+        elif tok.type == tokenize.COMMENT and last_name is not None:
+            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
+        elif tok.type == tokenize.NEWLINE:
+            last_name = None
+    return helps
+
+
 def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, device: bool = True) -> None:
     """Add one flag per config field of ``sections`` (default: the preset's value)."""
     defaults = preset("full")
@@ -154,9 +176,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_adapt(args) -> int:
-    from .adapt import real_image_check
     from .checkpoint import build_model, load_checkpoint
-    from .pipeline import adapt_to_test_images, anchor_images, export_final, training_images
+    from .pipeline import adapt_to_test_images, anchor_images, check_network, export_final, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
     if args.output.exists() and not args.overwrite:
@@ -166,7 +187,7 @@ def cmd_adapt(args) -> int:
     model = build_model(state, _device(args))
     anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
-    before, after = real_image_check(model, test.images, test.mask), real_image_check(adapted, test.images, test.mask)
+    before, after = check_network(model, test), check_network(adapted, test)
     export_final(cfg, adapted, state, {"real_check_in_sample": after, "cross_fitted_check": cross}, paths,
                  args.output)
     if cross is not None:
@@ -195,11 +216,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .adapt import real_image_check
     from .checkpoint import load_model
+    from .pipeline import check_network
 
     test = _inputs(args)
-    result = real_image_check(load_model(args.weights, _device(args)), test.images, test.mask)
+    result = check_network(load_model(args.weights, _device(args)), test)
     print(json.dumps(result, indent=1))
     print("note: for weights self-trained on these same images (the committed ones are) this check is in-sample; "
           "bench/adapt.py reports the cross-fitted figure")
@@ -208,18 +229,15 @@ def cmd_check(args) -> int:
 
 def cmd_fill(args) -> int:
     from .checkpoint import load_model
-    from .data import load_mask, load_test_set
-    from .fill import predict, write_filled
-    from .masks import infer_mask
+    from .pipeline import fill_and_write, load_inputs
 
-    images = load_test_set(args.input, require_mask_inference=args.mask is None)  # validates first
-    input_ndim = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim
-    mask = load_mask(args.mask) if args.mask else infer_mask(images)
-    filled = predict(load_model(args.weights, _device(args)), images, mask)
-    if input_ndim == 3:  # keep the caller's layout
-        filled, images = filled[:, 0], images[:, 0]
-    write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
-    print(f"filled {len(filled)} images ({int(mask.sum())} missing pixels each) -> {args.output} (verified)")
+    if not args.input.is_file():
+        raise FileNotFoundError(f"input {args.input} not found: check the path passed with --input")
+    test = load_inputs(args.input, args.mask)  # validates first
+    flat = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim == 3  # keep the caller's layout
+    filled = fill_and_write(load_model(args.weights, _device(args)), test, args.output, overwrite=args.overwrite,
+                            squeeze=flat)
+    print(f"filled {len(filled)} images ({int(test.mask.sum())} missing pixels each) -> {args.output} (verified)")
     return 0
 
 

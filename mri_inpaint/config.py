@@ -1,22 +1,13 @@
-"""Every setting of the job in one place: data, training, adaptation, named presets, paths.
+"""Every setting of the job in one place: data, training, adaptation, named presets.
 
 The command-line flags are generated from these dataclasses (name, default, and help
-text from the comment after each field), and the notebook builds the same objects, so
-a setting is written exactly once.
+text from the comment after each field: :func:`mri_inpaint.cli.field_help`), and the
+notebook builds the same objects, so a setting is written exactly once.
 """
 from __future__ import annotations
 
-import inspect
-import io
-import os
-import tokenize
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
-from pathlib import Path
 
-#: The package folder and the checkout it lives in (when installed editable or run from a clone).
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
 IMAGE_SIZE = 64  # height and width of every image (pixels)
 
 
@@ -62,7 +53,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
 
 
-#: Real-image losses of the adaptation (see :func:`mri_inpaint.adapt.self_train`).
+#: Self-training methods: the names of :data:`mri_inpaint.adapt.REAL_PAIRS` (kept here so the flags need no torch).
 ADAPT_METHODS = ("pseudo", "split", "warp")
 
 
@@ -117,23 +108,6 @@ def preset(name: str = "full") -> Config:
     return PRESETS[name]()
 
 
-@lru_cache(maxsize=None)
-def field_help(cls: type) -> dict[str, str]:
-    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
-    helps: dict[str, str] = {}
-    names = {f.name for f in fields(cls)}
-    lines = inspect.getsource(cls)
-    last_name = None
-    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
-        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
-            last_name = tok.string
-        elif tok.type == tokenize.COMMENT and last_name is not None:
-            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
-        elif tok.type == tokenize.NEWLINE:
-            last_name = None
-    return helps
-
-
 def with_overrides(cfg: Config, **sections: dict) -> Config:
     """A copy of ``cfg`` with ``section={field: value}`` overrides (unknown names raise)."""
     out = replace(cfg)
@@ -148,46 +122,3 @@ def with_overrides(cfg: Config, **sections: dict) -> Config:
             raise ValueError(f"unknown {section} setting(s) {sorted(unknown)}: known are {sorted(known)}")
         out = replace(out, **{section: replace(part, **values)})
     return out
-
-
-# ---------------------------------------------------------------- paths
-def project_root() -> Path:
-    """The checkout when the package runs from one, else the working folder."""
-    return REPO_DIR if (REPO_DIR / "pyproject.toml").exists() else Path.cwd()
-
-
-#: The committed final weights used by ``fill``/``check``/``evaluate`` when none are given.
-DEFAULT_WEIGHTS = REPO_DIR / "weights" / "inpaint_unet.pt"
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Every file and folder the job reads or writes, resolved once.
-
-    Args:
-        root: the project folder (default :func:`project_root`).
-        run_name: sub-folder of ``runs/`` for this run's checkpoints and logs.
-    """
-
-    root: Path
-    data_dir: Path  # image caches (git-ignored)
-    run_dir: Path  # checkpoints, logs, metrics of this run (git-ignored)
-    output: Path  # the filled test set
-    figures: Path  # saved figures
-    weights: Path  # committed final weights
-
-    @classmethod
-    def default(cls, root: Path | str | None = None, *, run_name: str = "main") -> "Paths":
-        root = Path(root) if root is not None else project_root()
-        data_env = os.environ.get("MRI_DATA_DIR")  # e.g. a Drive folder on Colab, so caches survive
-        return cls(root=root, data_dir=Path(data_env) if data_env else root / "data",
-                   run_dir=root / "runs" / run_name, output=root / "test_set_nogaps.npy",
-                   figures=root / "figures", weights=DEFAULT_WEIGHTS)
-
-    def replace(self, **changes) -> "Paths":
-        return replace(self, **changes)
-
-    @property
-    def course_dir(self) -> Path:
-        """Where ``course-setup`` unpacks the course bundle."""
-        return self.data_dir / "course"

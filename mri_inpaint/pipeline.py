@@ -1,7 +1,7 @@
 """The job, written once: inputs, images, training, adaptation, evaluation, filling.
 
 Each step is a small function over a :class:`~mri_inpaint.config.Config` and a
-:class:`~mri_inpaint.config.Paths`; :func:`run` composes them. The command line, the
+:class:`~mri_inpaint.paths.Paths`; :func:`run` composes them. The command line, the
 notebook and the benchmarks all call these functions::
 
     test_set.npy --load_inputs--> images + mask ----------------------------+
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import AdaptConfig, Config, DataConfig, Paths
+from .config import AdaptConfig, Config, DataConfig
+from .paths import Paths
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,6 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
         and its checkpoint state.
     """
-    from .adapt import real_image_check
     from .checkpoint import build_model, load_checkpoint
     from .train import train
     from .utils import pick_device
@@ -138,13 +138,24 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
     device = pick_device(cfg.device)
 
     def check(model, row):
-        return {"real_check_psnr": real_image_check(model, test.images, test.mask)["psnr"]}
+        return {"real_check_psnr": check_network(model, test)["psnr"]}
 
-    train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
-          record=asdict(cfg), on_epoch=check)
-    best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
-    best["history"] = load_checkpoint(paths.run_dir / "last.pt", map_location=device)["history"]
+    last = train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
+                 record=asdict(cfg), on_epoch=check)
+    scores = [row["val_psnr_gaps"] for row in last["history"]]
+    if scores.index(max(scores)) == len(scores) - 1:  # the last epoch was the best: best.pt holds this state
+        best = last
+    else:
+        best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
+        best["history"] = last["history"]
     return build_model(best, device), best
+
+
+def check_network(model, test: TestInputs) -> dict:
+    """The label-free check (:func:`~mri_inpaint.check.real_image_check`) of ``model`` on the test images."""
+    from .check import real_image_check
+
+    return real_image_check(model, test.images, test.mask)
 
 
 def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarray, paths: Paths, *,
@@ -225,12 +236,15 @@ def output_path(paths: Paths, test: TestInputs) -> Path:
     return paths.run_dir / "demo_nogaps.npy" if test.demo else paths.output
 
 
-def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None) -> np.ndarray:
+def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None,
+                   overwrite: bool = True, squeeze: bool = False) -> np.ndarray:
     """Fill the test images, verify and write them atomically to ``output``.
 
     Args:
         keep_previous_in: if given and ``output`` exists, copy it there first as
             ``previous_<name>`` (nothing the user has is lost).
+        overwrite: allow replacing an existing ``output`` (False: :class:`FileExistsError`).
+        squeeze: write ``(N, H, W)``, the layout of a 3-D input file.
 
     Returns:
         the filled images, float32 like the input.
@@ -238,13 +252,16 @@ def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: P
     from .fill import predict, write_filled
 
     filled = predict(model, test.images, test.mask)
+    images = test.images
+    if squeeze:
+        filled, images = filled[:, 0], images[:, 0]
     output = Path(output)
     if keep_previous_in is not None and output.exists():
         keep_previous_in.mkdir(parents=True, exist_ok=True)
         backup = keep_previous_in / f"previous_{output.name}"
         shutil.copy2(output, backup)
         log.info("kept the previous %s as %s", output, backup)
-    write_filled(output, filled, test.images, test.mask, input_path=test.path)
+    write_filled(output, filled, images, test.mask, input_path=test.path, overwrite=overwrite)
     return filled
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 
-from mri_inpaint import course_setup
 from mri_inpaint.course_setup import (MARKER, download, ensure_course_importable,
                                       install_bundle, safe_unpack)
 from mri_inpaint.sources.course import CourseSource, course_generator_available
@@ -314,39 +313,3 @@ def test_install_bundle_without_package(tmp_path, isolated):
 def test_install_bundle_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         install_bundle(tmp_path / "nope.zip", tmp_path / "course")
-
-
-# --- Colab ----------------------------------------------------------------------
-
-def test_colab_setup_outside_colab():
-    if course_setup.in_colab():
-        pytest.skip("running in Colab")
-    assert "anatomy" in course_setup.colab_setup()
-
-
-@pytest.fixture
-def fake_colab(isolated):
-    mounted = []
-    drive = types.SimpleNamespace(mount=mounted.append)
-    colab = types.ModuleType("google.colab")
-    colab.drive = drive
-    isolated.setitem(sys.modules, "google", types.ModuleType("google"))
-    isolated.setitem(sys.modules, "google.colab", colab)
-    isolated.setattr(course_setup, "in_colab", lambda: True)
-    return mounted
-
-
-def test_colab_setup_without_bundle(fake_colab, tmp_path):
-    message = course_setup.colab_setup(str(tmp_path / "cw1_files.zip"), str(tmp_path / "cw1"))
-    assert fake_colab == ["/content/drive"]
-    assert "not found at" in message and "anatomy" in message
-
-
-def test_colab_setup_with_bundle(fake_colab, tmp_path):
-    archive = tmp_path / "cw1_files.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("cw1_files/run.sh", "echo ran > ran.txt\n")
-        zf.writestr("cw1_files/ese-invldm/ese_invldm/__init__.py", FAKE_GENERATOR)
-    message = course_setup.colab_setup(str(archive), str(tmp_path / "cw1"))
-    assert (tmp_path / "cw1" / "cw1_files" / "ran.txt").read_text().strip() == "ran"
-    assert "--source course" in message and course_generator_available()
