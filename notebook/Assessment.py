@@ -55,6 +55,8 @@ print(f"preset {PRESET!r} on {device} (torch {torch.__version__}); run folder {p
 import os
 import sys
 
+print(f"Python {sys.version.split()[0]} in {os.getcwd()}")
+
 # %% template="3"
 IN_COLAB = "google.colab" in sys.modules
 BUNDLE_ZIP = "/content/drive/MyDrive/cw1_files.zip"  # the course's later set-up: the bundle on Drive
