@@ -16,7 +16,7 @@ class DataConfig:
     """Where the training images come from and how many."""
 
     source: str = "auto"  # "course" (ese_invldm) when installed, else "anatomy" (embedded heads); or either by name
-    num_images: int = 20000  # clean training images in the cache (incl. validation)
+    num_images: int = 16000  # clean training images in the cache (incl. validation)
     heads: str = "all"  # embedded source: comma-separated heads to draw from (colin27,robex,itk,brainbrowser,mni152,pydeface) or "all"
     held_out_head: str = "robex"  # one person's head never drawn for training: the labelled stand-in for the test images ("" = none)
     held_out_images: int = 100  # slices of the held-out head, self-trained on and scored like the test images
@@ -39,7 +39,7 @@ class TrainConfig:
     """Network size and optimisation; checkpoints store it."""
 
     seed: int = 0  # seed of initialisation, shuffling and corruption
-    epochs: int = 5  # passes over the training images
+    epochs: int = 6  # passes over the training images
     batch_size: int = 32  # images per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
