@@ -73,8 +73,10 @@ def image_source(data: DataConfig, paths: Paths):
 
     ensure_course_importable(paths.course_dir)
     name = data.source if data.source != "auto" else ("course" if course_generator_available() else "anatomy")
-    if name == "anatomy" and data.heads != "all":
-        return AnatomySource(AnatomyParams(heads=tuple(h.strip() for h in data.heads.split(",") if h.strip())))
+    if name == "anatomy":
+        heads = AnatomyParams().heads if data.heads == "all" else tuple(h.strip() for h in data.heads.split(",")
+                                                                         if h.strip())
+        return AnatomySource(AnatomyParams(heads=tuple(h for h in heads if h != data.held_out_head)))
     return get_source(name, **data.course_kwargs())
 
 
@@ -196,6 +198,24 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     return final, cross
 
 
+def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True):
+    """Score each step of the final fill on slices of the head training never saw (``cfg.data.held_out_head``).
+
+    Returns:
+        ``(rows, choice)``: :func:`~mri_inpaint.holdout.score_fill_steps` rows, and
+        ``{"fill", "self_train", "test_time_shifts"}``, the candidate with the best gap PSNR.
+    """
+    from .holdout import best_fill, held_out_slices, score_fill_steps
+
+    if not cfg.data.held_out_head:
+        raise ValueError("no held-out head configured (DataConfig.held_out_head)")
+    clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
+    shifts = max(cfg.train.test_time_shifts, 1)
+    rows, _ = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress)
+    name, adapted, averaged = best_fill(rows)
+    return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1}
+
+
 # ---------------------------------------------------------------- evaluation and output
 def evaluate(cfg: Config, paths: Paths, networks: dict, test: TestInputs) -> dict:
     """Score the baselines and ``networks`` two ways.
@@ -264,14 +284,19 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     Returns:
         the metrics written to ``paths.run_dir/metrics.json`` (plus ``"output"``).
     """
+    from .model import with_shifts
+
     train_imgs = training_images(cfg, paths, progress=progress)
     model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
-    final, cross = adapt_to_test_images(cfg, model, test, anchor_images(train_imgs, cfg.adapt), paths,
-                                        progress=progress)
+    anchors = anchor_images(train_imgs, cfg.adapt)
+    held_out, choice = held_out_evidence(cfg, model, test.mask, anchors, progress=progress)
+    log.info("held-out head %s: the best fill is %r", cfg.data.held_out_head, choice["fill"])
+    adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=progress)
+    final = with_shifts(adapted if choice["self_train"] else model, choice["test_time_shifts"])
     networks = {"U-Net, trained": model}
     if final is not model:
-        networks["U-Net, adapted (final)"] = final  # its real-image check is in-sample
-    scores = evaluate(cfg, paths, networks, test)
+        networks["U-Net, final"] = final  # its real-image check is in-sample when self-trained
+    scores = {**evaluate(cfg, paths, networks, test), "held_out_head": held_out, "fill_choice": choice}
     out = output_path(paths, test)
     filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
     from .masks import fit_stripes
@@ -281,7 +306,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
                "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check", "cross_fitted_check")}, paths,
+    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check",
+                                                              "cross_fitted_check")}, paths,
                  export)
     if figures:
         try:

@@ -17,7 +17,7 @@ import torch
 
 from mri_inpaint.course_setup import (MARKER, download, ensure_course_importable,
                                       install_bundle, safe_unpack)
-from mri_inpaint.sources.course import CourseSource, course_generator_available
+from mri_inpaint.sources.course import CourseSource, as_image_batch, course_generator_available
 
 # A stand-in for the course's ``ese_invldm`` package: records its calls and returns
 # batches in [-1, 3] of the requested sizes.
@@ -147,6 +147,28 @@ def test_rejects_bad_output(isolated, batch, error):
     _stub_generator(isolated, lambda **_: [batch])
     with pytest.raises(RuntimeError, match=error):
         CourseSource().sample(2, seed=0)
+
+
+@pytest.mark.parametrize("samples", [
+    [torch.rand(3, 1, 64, 64) * 4 - 2, torch.rand(2, 1, 64, 64)],  # a list of batches, any range
+    torch.rand(5, 64, 64) * 255,  # one tensor without the channel axis
+    np.random.default_rng(0).normal(size=(5, 1, 64, 64)),  # a numpy array
+])
+def test_as_image_batch_accepts_what_generate_may_return(samples):
+    images = as_image_batch(samples)
+    assert images.shape == (5, 1, 64, 64) and images.dtype == np.float32
+    assert np.allclose(images.min(axis=(1, 2, 3)), 0) and np.allclose(images.max(axis=(1, 2, 3)), 1)
+
+
+@pytest.mark.parametrize("samples, error", [
+    ([], "no images"),
+    (torch.rand(4, 3, 64, 64), "shape"),
+    ([torch.rand(2, 64, 64), torch.rand(2, 64)], "shape"),
+    (torch.full((2, 64, 64), float("inf")), "non-finite"),
+])
+def test_as_image_batch_says_what_was_wrong(samples, error):
+    with pytest.raises(RuntimeError, match=error):
+        as_image_batch(samples)
 
 
 # --- bundle server --------------------------------------------------------------

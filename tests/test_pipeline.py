@@ -12,11 +12,14 @@ from mri_inpaint.pipeline import (TestInputs, adapt_to_test_images, anchor_image
                                   fill_and_write, image_source, output_path, train_or_resume)
 
 
-def test_image_source_selects_embedded_heads():
-    cfg = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27, robex"})
-    assert image_source(cfg.data, Paths.default()).head_names == ("colin27", "robex")
+def test_image_source_selects_embedded_heads_and_never_the_held_out_one():
+    cfg = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27, itk", "held_out_head": ""})
+    assert image_source(cfg.data, Paths.default()).head_names == ("colin27", "itk")
     everything = image_source(with_overrides(preset(), data={"source": "anatomy"}).data, Paths.default())
     assert len(everything.head_names) >= 3
+    assert preset().data.held_out_head not in everything.head_names
+    named = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27,robex", "held_out_head": "robex"})
+    assert image_source(named.data, Paths.default()).head_names == ("colin27",)
 
 
 def test_anchor_images_are_the_first_training_images():
@@ -93,7 +96,7 @@ def test_unknown_settings_are_refused():
 
 
 def test_adaptation_ensembles_the_folds_and_is_reused(tmp_path, corrupted_images, clean_images, mask, monkeypatch):
-    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2})
+    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2, "ensemble": True})
     paths = Paths.default(tmp_path)
     test = TestInputs(corrupted_images[:6], mask, tmp_path / "test_set.npy")
     torch.manual_seed(0)
