@@ -33,6 +33,19 @@ def test_variants_match_the_settings_their_results_record():
                                                                 variant.get("epochs", 2)), name
 
 
+def test_a_leave_one_head_out_run_trains_on_every_other_head():
+    from bench.common import loho_config
+    from mri_inpaint.paths import Paths
+    from mri_inpaint.pipeline import image_source
+    from mri_inpaint.sources.heads import HEADS
+
+    for head in ("colin27", "robex"):
+        cfg = loho_config(head, 100, 1)
+        drawn = set(image_source(cfg.data, Paths.default()).head_names)
+        assert drawn == set(HEADS) - {head}, head  # the notebook's held-out head is not left out here
+        assert (cfg.data.num_images, cfg.train.epochs, cfg.device) == (100, 1, "cpu")
+
+
 def test_unknown_or_malformed_variant_is_refused(tmp_path, monkeypatch):
     assert load_variant(None) == {"description": "the defaults", "anatomy": {}, "train": {}}
     with pytest.raises(FileNotFoundError, match="choose one of .*elastic075"):
