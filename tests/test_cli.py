@@ -179,7 +179,7 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
 
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
                  "--output", str(weights), "--adapt-steps", "2", "--adapt-num-anchors", "8", "--num-images", "40",
-                 "--device", "cpu"]) == 0, capsys.readouterr().err
+                 "--adapt-ensemble", "--device", "cpu"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "real-image check, cross-fitted" in out and "in-sample" in out
     assert [m["chans"] for m in load_checkpoint(weights)["model_args"]["members"]] == [8, 8, 8]
@@ -205,7 +205,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
     args = ["run", "-q", "--run-dir", str(run_dir), "--data-dir", str(tmp_path / "data"), "--chans", "8",
             "--num-pool-layers", "2", "--num-images", "40", "--batch-size", "8", "--epochs", "1",
-            "--device", "cpu", "--adapt-steps", "2", "--figures", str(tmp_path / "fig"),
+            "--device", "cpu", "--adapt-steps", "2", "--adapt-ensemble", "--figures", str(tmp_path / "fig"),
             "--export", str(tmp_path / "final.pt")]
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
