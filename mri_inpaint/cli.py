@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_WEIGHTS, PRESETS, AdaptConfig, DataConfig, Paths, TrainConfig, field_help, preset
+from .config import (DEFAULT_WEIGHTS, PRESETS, AdaptConfig, DataConfig, Paths, TrainConfig, field_help, preset,
+                     preset_run_name)
 
 log = logging.getLogger("mri_inpaint")
 
@@ -62,7 +64,8 @@ def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, devi
         parser.add_argument("--device", dest="device", default=None,
                             help="'auto' (CUDA if available), 'cpu' or 'cuda' (default: auto)")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="full",
-                        help="named settings the flags above start from ('smoke': a seconds-long run)")
+                        help="named settings the flags above start from ('smoke': a seconds-long run); each "
+                             "preset has its own run folder (runs/main for full, runs/preset-NAME otherwise)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -82,10 +85,19 @@ def config_from_args(args: argparse.Namespace):
 
 
 def paths_from_args(args: argparse.Namespace) -> Paths:
-    paths = Paths.default()
+    """The default paths with the flags given applied.
+
+    Each preset has its own run folder; a preset other than ``full`` writes its fill into
+    that folder, never over the deliverable.
+    """
+    name = getattr(args, "preset", "full")
+    paths = Paths.default(run_name=preset_run_name(name))
     changes = {k: getattr(args, k) for k in ("data_dir", "run_dir", "output", "figures")
                if getattr(args, k, None) is not None}
-    return paths.replace(**changes)
+    paths = paths.replace(**changes)
+    if name != "full" and getattr(args, "output", None) is None:
+        paths = paths.replace(output=paths.run_dir / paths.output.name)
+    return paths
 
 
 def _inputs(args):
@@ -158,9 +170,10 @@ def cmd_adapt(args) -> int:
     from .checkpoint import build_model, load_checkpoint
     from .pipeline import adapt_to_test_images, anchor_images, export_final, training_images
 
+    from .fill import check_output
+
     cfg, paths = config_from_args(args), paths_from_args(args)
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
+    check_output(args.output, overwrite=args.overwrite, suffix=".pt")
     test = _inputs(args)
     state = load_checkpoint(args.weights or paths.run_dir / "best.pt")
     model = build_model(state, _device(args))
@@ -208,14 +221,22 @@ def cmd_check(args) -> int:
 
 def cmd_fill(args) -> int:
     from .checkpoint import load_model
-    from .data import load_mask, load_test_set
-    from .fill import predict, write_filled
+    from .data import check_mask_useful, load_mask, load_test_set
+    from .fill import check_output, predict, write_filled
     from .masks import infer_mask
 
+    device = _device(args)
     images = load_test_set(args.input, require_mask_inference=args.mask is None)  # validates first
+    if args.output.resolve() == args.input.resolve():
+        raise ValueError(f"refusing to overwrite the input {args.input}: choose another --output")
+    check_output(args.output, overwrite=args.overwrite)  # before any work
     input_ndim = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim
-    mask = load_mask(args.mask) if args.mask else infer_mask(images)
-    filled = predict(load_model(args.weights, _device(args)), images, mask)
+    if args.mask:
+        mask = load_mask(args.mask)
+    else:
+        mask = infer_mask(images)
+        check_mask_useful(mask, f"the mask inferred from {args.input} (pass --mask)")
+    filled = predict(load_model(args.weights, device), images, mask)
     if input_ndim == 3:  # keep the caller's layout
         filled, images = filled[:, 0], images[:, 0]
     write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
@@ -225,9 +246,14 @@ def cmd_fill(args) -> int:
 
 def cmd_run(args) -> int:
     from .evaluate import format_check_table, format_table
-    from .pipeline import demo_inputs, run
+    from .fill import check_output
+    from .pipeline import demo_inputs, output_path, run
 
     cfg, paths = config_from_args(args), paths_from_args(args)
+    deliverable = Paths.default().output
+    if args.preset != "full" and paths.output.absolute() == deliverable.absolute():
+        raise ValueError(f"the {args.preset} preset never writes the deliverable {deliverable}: "
+                         "leave out --output (its fill goes to its run folder) or pass another --output")
     try:
         test = _inputs(args)
     except FileNotFoundError as exc:
@@ -237,11 +263,17 @@ def cmd_run(args) -> int:
         print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask); "
               f"its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
         test, _ = demo_inputs()
-    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet)
+    check_output(output_path(paths, test))  # before hours of training
+    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=args.figures)
+    rows, cross = list(metrics["real_check"]), metrics["cross_fitted_check"]
+    if cross is not None:  # the honest figure: each fold checked by networks adapted on the other folds
+        rows.append({"method": "U-Net, adapted, cross-fitted", **cross["after"]})
     print(format_table(metrics["held_out"]))
-    print(format_check_table(metrics["real_check"]) + "\n(adapted network: in-sample)")
-    print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}); "
-          f"metrics in {paths.run_dir / 'metrics.json'}")
+    print(format_check_table(rows) + "\n(the adapted (final) row is in-sample: it was adapted on these pixels; "
+          "the cross-fitted row is the honest estimate)")
+    note = "" if args.preset == "full" else f"; the {args.preset} preset never writes {Paths.default().output.name}"
+    print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}){note}; "
+          f"metrics in {paths.run_dir / 'metrics.json'}, figures in {args.figures or paths.run_dir / 'figures'}")
     return 0
 
 
@@ -323,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", cmd_run, "the whole job: images, training, adaptation, evaluation, filling", inputs=True,
                 data_dir=True, run_dir=True)
     p.add_argument("--output", type=Path, help="filled test set .npy (default: test_set_nogaps.npy of the project)")
-    p.add_argument("--figures", type=Path, help="folder for figures (default: figures/ of the project)")
+    p.add_argument("--figures", type=Path, help="folder for the run's figures (default: RUN_DIR/figures)")
     p.add_argument("--export", type=Path, help="also save the final weights (small file) here")
     add_config_flags(p)
 
@@ -333,15 +365,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(exc: BaseException) -> str:
+    """``exc`` as one line: OS errors as "reason: path (hint)", other messages with newlines folded."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        text = f"{exc.strerror}: {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        text += " (check that path and its permissions, or choose another one)"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (errors: one line on stderr, status 2)."""
+    """Entry point; returns the exit status (errors: one line on stderr, status 2, no traceback).
+
+    An unexpected error is reported the same way; set ``MRI_INPAINT_TRACEBACK=1`` to see its traceback.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, ImportError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, ImportError, RuntimeError) as exc:
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("MRI_INPAINT_TRACEBACK"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {error_line(exc)} (set MRI_INPAINT_TRACEBACK=1 for the "
+              "traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again (with --resume for train) to continue", file=sys.stderr)

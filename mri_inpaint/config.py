@@ -103,6 +103,14 @@ def _smoke() -> Config:
 PRESETS = {"full": Config, "smoke": _smoke}
 
 
+def preset_run_name(name: str) -> str:
+    """The ``runs/`` sub-folder of a preset's runs: ``main`` for ``full``, ``preset-<name>`` otherwise.
+
+    One folder per preset, so a smoke network never meets (or blocks) a full run.
+    """
+    return "main" if name == "full" else f"preset-{name}"
+
+
 def preset(name: str = "full") -> Config:
     """A fresh :class:`Config` for the preset ``name``."""
     if name not in PRESETS:
