@@ -235,7 +235,7 @@ class ImageCache:
             raise ValueError(
                 f"the image cache at {self.root} does not match the settings asked for: {what}. "
                 f"Nothing was changed. Delete {self.root} to rebuild it, or use another cache folder "
-                "(--data-dir; from Python, overwrite=True; `generate` takes --overwrite).")
+                "(--data-dir), or pass overwrite=True from Python.")
         logger.warning("image cache at %s: %s; overwrite=True, deleting its chunks", self.root, what)
         self._wipe()
         return {}

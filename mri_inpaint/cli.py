@@ -80,6 +80,9 @@ def config_from_args(args: argparse.Namespace):
         section, name = key.split(".", 1)
         overrides.setdefault(section, {})[name] = value
     if getattr(args, "device", None):
+        from .utils import pick_device
+
+        pick_device(args.device)  # an unknown device is reported now, not after the images are built
         overrides["device"] = args.device
     return with_overrides(cfg, **overrides)
 
