@@ -463,3 +463,17 @@ def test_smoke_run_in_a_copy_keeps_the_deliverable_and_git_clean(tmp_path, test_
     assert status == "", status
     # the full preset's run folder is untouched, so the next full run cannot meet the smoke network
     assert not (copy / "runs" / "main").exists()
+
+
+def test_run_table_shows_the_cross_fitted_figure(tmp_path, test_set_file, monkeypatch, capsys):
+    row = {"method": "biharmonic", "psnr": 25.0, "mae": 0.02, "ssim": 0.9}
+    fake = {"held_out": [row], "real_check": [{"method": "U-Net, adapted (final)", "psnr": 31.06, "mae": 0.01}],
+            "cross_fitted_check": {"before": {"psnr": 28.0, "mae": 0.02}, "after": {"psnr": 30.38, "mae": 0.015},
+                                   "folds": 2},
+            "output": str(tmp_path / "o.npy")}
+    monkeypatch.setattr("mri_inpaint.pipeline.run", lambda *a, **k: fake)
+    monkeypatch.setattr("mri_inpaint.evaluate.format_table", lambda rows: "held-out table")
+    assert main(["run", "-q", "--test-set", str(test_set_file), "--output", str(tmp_path / "o.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "| U-Net, adapted (final) | 31.06 |" in out and "| U-Net, adapted, cross-fitted | 30.38 |" in out
+    assert "in-sample" in out and "never writes" not in out
