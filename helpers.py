@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from mri_inpaint.figures import (fill_panels, image_grid, mask_figure, mean_images,  # noqa: F401
+from mri_inpaint.figures import (fill_panels, image_grid, labelled_rows, mask_figure, mean_images,  # noqa: F401
                                  training_curves)
 
 FIGURES = Path(__file__).resolve().parent / "figures"

@@ -1,8 +1,8 @@
 """Adaptation to unlabelled images, compared where the truth is known.
 
-    python bench/adapt.py [--proxy-head robex] [--seconds 150]
+    python -m bench.adapt [--proxy-head robex] [--seconds 150]
 
-The labelled proxy: 100 slices of a head the network never saw (``bench/loho.py`` trains it
+The labelled proxy: 100 slices of a head the network never saw (``bench.loho`` trains it
 on the other heads), corrupted with the exact test mask and used exactly as the test images
 are: adaptation sees only their observed pixels. Each method gets the same wall-time budget
 and is scored by the TRUE masked PSNR/SSIM on the proxy, and the best ones also by the
@@ -28,25 +28,27 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from loho import held_out_images, loho_config  # bench/ is on sys.path when run as a script
 
-from mri_inpaint.adapt import cross_fit, cross_fitted_check, real_image_check, self_train
+from bench.common import RESULTS, held_out_images, loho_config
+
+from mri_inpaint.adapt import cross_fit, cross_fitted_check, self_train
+from mri_inpaint.check import real_image_check
 from mri_inpaint.checkpoint import load_model
-from mri_inpaint.config import Paths, preset
+from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintEnsemble, InpaintNet
+from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proxy-head", default="robex", help="held-out head whose slices are the proxy")
     parser.add_argument("--seconds", type=float, default=150, help="wall-time budget of every method")
-    parser.add_argument("--num-images", type=int, default=8000, help="as in bench/loho.py")
-    parser.add_argument("--epochs", type=int, default=2, help="as in bench/loho.py")
+    parser.add_argument("--num-images", type=int, default=8000, help="as in bench.loho")
+    parser.add_argument("--epochs", type=int, default=2, help="as in bench.loho")
     parser.add_argument("--real-top", type=int, default=2, help="methods also scored by the cross-fitted real check")
     parser.add_argument("--only", default="", help="method names separated by '|' to run (merged into --out)")
     parser.add_argument("--out", type=Path, default=RESULTS / "adapt.json", help="JSON results")
@@ -55,7 +57,7 @@ def main(argv=None) -> int:
 
     cfg = loho_config(args.proxy_head, args.num_images, args.epochs)
     paths = Paths.default(run_name=f"loho/{args.proxy_head}")
-    base = load_model(paths.run_dir / "best.pt")  # trained by bench/loho.py without the proxy head
+    base = load_model(paths.run_dir / "best.pt")  # trained by bench.loho without the proxy head
     test = load_inputs()
     anchors = anchor_images(training_images(cfg, paths, progress=False), cfg.adapt)
     clean = held_out_images(args.proxy_head, 100)

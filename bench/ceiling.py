@@ -1,13 +1,13 @@
 """How far the networks are from what labels would give: supervised ceilings on the labelled proxies.
 
-    python bench/ceiling.py [--heads colin27,robex,itk,brainbrowser] [--ensemble]
+    python -m bench.ceiling [--heads colin27,robex,itk,brainbrowser] [--ensemble]
 
-For each held-out real head H, the network ``bench/loho.py`` trained without H (short run,
+For each held-out real head H, the network ``bench.loho`` trained without H (short run,
 ``runs/loho/H/``) and 100 slices of H seen through the exact test mask (the labelled proxy of
-``bench/adapt.py``). Scored by the TRUE PSNR/SSIM on the proxy's gaps:
+``bench.adapt``). Scored by the TRUE PSNR/SSIM on the proxy's gaps:
 
 - row-wise linear and biharmonic inpainting;
-- the network as trained, shift-averaged (the unseen-head score of ``bench/loho.py``, on 100 slices);
+- the network as trained, shift-averaged (the unseen-head score of ``bench.loho``, on 100 slices);
 - the project's adaptation: self-training on the proxy's observed pixels (``AdaptConfig``, 600
   steps, shift-averaged fills); with ``--ensemble`` also the shipped form, the network adapted on
   every proxy image averaged with the two cross-fitting networks;
@@ -29,18 +29,19 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from loho import HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, held_out_images, loho_config, short_run_config
+from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, held_out_images, loho_config,
+                          short_run_config, supervised_fine_tune)
 
-from mri_inpaint.adapt import cross_fit, self_train, supervised_fine_tune
+from mri_inpaint.adapt import cross_fit, self_train
 from mri_inpaint.checkpoint import load_model
-from mri_inpaint.config import Paths, preset
+from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintEnsemble
+from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import anchor_images, load_inputs, train_or_resume, training_images
 from mri_inpaint.sources.heads import HEADS
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PROXY_IMAGES = 100
 #: Seed of the labelled sibling slices (never used for training or for the proxy).
 SIBLING_SEED = 977
@@ -56,8 +57,8 @@ def shift_averaged(model, shifts: int):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", default=",".join(INDIVIDUAL_HEADS), help="held-out heads, one at a time")
-    parser.add_argument("--num-images", type=int, default=8000, help="training images per run (as bench/loho.py)")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (as bench/loho.py)")
+    parser.add_argument("--num-images", type=int, default=8000, help="training images per run (as bench.loho)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (as bench.loho)")
     parser.add_argument("--ensemble", action="store_true", help="also the shipped form: three adapted networks")
     parser.add_argument("--out", type=Path, default=RESULTS / "ceiling.json", help="JSON results")
     args = parser.parse_args(argv)
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
         cfg = loho_config(head, args.num_images, args.epochs)
         paths = Paths.default(run_name=f"loho/{head}")
         if not (paths.run_dir / "best.pt").exists():
-            parser.error(f"no network trained without {head}: run `python bench/loho.py --heads {head}` first")
+            parser.error(f"no network trained without {head}: run `python -m bench.loho --heads {head}` first")
         unseen = load_model(paths.run_dir / "best.pt")
         anchors = anchor_images(training_images(cfg, paths, progress=False), adapt_cfg)
         clean = held_out_images(head, PROXY_IMAGES)

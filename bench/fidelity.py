@@ -13,7 +13,7 @@ embedded images with the first half.
 
 Usage::
 
-    python bench/fidelity.py [--test-set PATH] [--n 1000] [--out bench/results/fidelity.json]
+    python -m bench.fidelity [--test-set PATH] [--n 1000] [--variant NAME] [--out bench/results/fidelity.json]
 
 Prints a Markdown table; writes the JSON (``--out``), ``figures/contact_sheet.png`` and
 ``figures/power_spectrum.png`` (``--figures``).
@@ -29,8 +29,7 @@ import numpy as np
 import torch
 from scipy.stats import wasserstein_distance
 
-ROOT = Path(__file__).resolve().parents[1]
-
+from bench.common import ROOT, load_variant
 from mri_inpaint.baselines import row_interpolate_np
 from mri_inpaint.data import find_test_set, load_test_set
 from mri_inpaint.masks import infer_mask
@@ -184,15 +183,14 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1000, help="number of embedded images compared")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fidelity.json", help="JSON results")
     p.add_argument("--figures", type=Path, default=ROOT / "figures", help="folder for the figures")
-    p.add_argument("--anatomy", type=json.loads, default={},
-                   help='a variant of the source: JSON overrides of AnatomyParams, e.g. \'{"sharpen_range": [0, 0.8]}\'')
+    p.add_argument("--variant", help="a variant of the embedded source: its name in bench/variants/")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     t_start = time.perf_counter()
 
     test = load_test_set(find_test_set(args.test_set, cwd=ROOT))[:, 0]
     mask = infer_mask(test)
-    source = AnatomySource(AnatomyParams.from_overrides(args.anatomy))
+    source = AnatomySource(AnatomyParams.from_overrides(load_variant(args.variant)["anatomy"]))
     clean = source.sample(args.n, seed=SEED)[:, 0]
     embedded = np.where(mask, 0, clean).astype(np.float32)
     half = len(test) // 2

@@ -1,6 +1,6 @@
 """How well the embedded heads match the test images, per head, mixed, and mirrored.
 
-    python bench/heads.py [--test-set PATH] [--n 2000] [--anatomy JSON --out PATH]
+    python -m bench.heads [--test-set PATH] [--n 2000] [--variant NAME --out PATH]
 
 For each head alone, the default mix, and the mix mirrored left-right (which must score
 clearly lower: it proves the face points the test images' way), with the test images'
@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.common import ROOT, load_variant
 from mri_inpaint.data import find_test_set, load_test_set
 from mri_inpaint.fidelity import mean_image_correlation, nearest_neighbour_mse
 from mri_inpaint.masks import infer_mask
 from mri_inpaint.sources import AnatomyParams, AnatomySource
 from mri_inpaint.sources.heads import HEADS, available_heads
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def evaluate(source: AnatomySource, test_images: np.ndarray, mask: np.ndarray, n: int, seed: int = 0,
@@ -48,15 +47,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-set", type=Path, default=None, help="test set .npy (default: the usual search)")
     parser.add_argument("--n", type=int, default=2000, help="source images per row")
-    parser.add_argument("--anatomy", type=json.loads, default={},
-                        help='a variant of the embedded source: JSON overrides of AnatomyParams, e.g. '
-                             '\'{"falloff_row_range": [52, 70]}\'')
+    parser.add_argument("--variant", help="a variant of the embedded source: its name in bench/variants/")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/heads.json", help="JSON results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     test = load_test_set(find_test_set(args.test_set, cwd=ROOT))
     mask = infer_mask(test)
-    base = AnatomyParams.from_overrides(args.anatomy)
+    base = AnatomyParams.from_overrides(load_variant(args.variant)["anatomy"])
     heads = [h for h in base.head_names() if h in available_heads()]
     rows = []
     for h in heads:

@@ -1,7 +1,7 @@
 """Quality benchmark: held-out images with the exact test mask, and the label-free check on the
 real test images, for the baselines and a trained network.
 
-    python bench/quality.py [--weights weights/inpaint_unet.pt] [--eval-images 400]
+    python -m bench.quality [--weights weights/inpaint_unet.pt] [--eval-images 400]
 
 Writes bench/results/quality.json and prints two Markdown tables.
 """
@@ -14,13 +14,14 @@ from pathlib import Path
 
 import torch
 
+from bench.common import RESULTS
 from mri_inpaint.checkpoint import load_model
-from mri_inpaint.config import DEFAULT_WEIGHTS, Paths, preset, with_overrides
+from mri_inpaint.config import preset, with_overrides
 from mri_inpaint.evaluate import format_check_table, format_table
 from mri_inpaint.fill import predict
+from mri_inpaint.paths import DEFAULT_WEIGHTS, Paths
 from mri_inpaint.pipeline import evaluate, load_inputs
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv=None) -> int:
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
     test = load_inputs(args.test_set)
     model = load_model(args.weights)
     # The committed network was self-trained on the test images' observed pixels, so its
-    # check is in-sample; bench/adapt.py reports the cross-fitted figure.
+    # check is in-sample; bench.adapt reports the cross-fitted figure.
     scores = evaluate(cfg, Paths.default(), {"U-Net (ours)": model}, test)
     print(f"Held-out embedded images (n={args.eval_images}), exact test mask\n")
     print(format_table(scores["held_out"]))

@@ -1,7 +1,7 @@
 """Speed benchmark on this machine: image sampling, training throughput (threads x loader
 workers, through the real data pipeline and training step), filling.
 
-    python bench/speed.py [--weights weights/inpaint_unet.pt]
+    python -m bench.speed [--weights weights/inpaint_unet.pt]
 
 Writes bench/results/speed.json and prints a Markdown table.
 """
@@ -16,16 +16,17 @@ from pathlib import Path
 
 import torch
 
+from bench.common import RESULTS
 from mri_inpaint.checkpoint import load_model
-from mri_inpaint.config import DEFAULT_WEIGHTS, preset
+from mri_inpaint.config import preset
 from mri_inpaint.dataset import make_train_loaders
 from mri_inpaint.fill import predict
 from mri_inpaint.masks import DEFAULT_STRIPES, corrupt, stripe_mask
 from mri_inpaint.model import InpaintNet
+from mri_inpaint.paths import DEFAULT_WEIGHTS
 from mri_inpaint.sources import AnatomySource
 from mri_inpaint.train import lr_factor, train_step
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def timed(fn, repeats: int = 3) -> float:

@@ -1,12 +1,12 @@
 """Score saved networks on the slices of a head none of them trained on.
 
-    python bench/unseen_head.py --head brainbrowser --weights NAME=PATH [NAME=PATH ...] [--out JSON]
+    python -m bench.unseen_head --head brainbrowser --weights NAME=PATH [NAME=PATH ...] [--out JSON]
 
 A head added to the embedded source after a network was trained is, for that network, exactly
 what every test image is: a head it never saw. (Given a network that did see the head, the same
 scores are a ceiling for the unseen case: ``seen-shipped-<head>.json``, the final network.) This
 scores each given network (a weights file or a checkpoint, with the fill it was saved with) on the
-held-out slices ``bench/loho.py`` uses for that head (exact test mask, PSNR/SSIM on the gaps and on the whole image), against row-wise linear and
+held-out slices ``bench.loho`` uses for that head (exact test mask, PSNR/SSIM on the gaps and on the whole image), against row-wise linear and
 biharmonic inpainting. Writes ``bench/results/unseen-<head>.json`` unless ``--out`` says otherwise.
 """
 from __future__ import annotations
@@ -15,14 +15,13 @@ import argparse
 import json
 from pathlib import Path
 
-from loho import HELD_OUT_IMAGES, held_out_images
+from bench.common import HELD_OUT_IMAGES, RESULTS, held_out_images
 
 from mri_inpaint.checkpoint import load_model
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.pipeline import load_inputs
 from mri_inpaint.sources.heads import HEADS
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def named_path(text: str) -> tuple[str, Path]:

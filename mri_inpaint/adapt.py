@@ -1,60 +1,35 @@
-"""Learning from the real test images themselves: a label-free check and self-training.
+"""Self-training on the real test images' observed pixels, and its cross-fitted check.
 
 The test images have no labels, but half of their pixels are observed in a known
-pattern. Translating the stripe mask by half a period (2 px) turns the observed pixels
-into gaps: we fill each test image, re-mask the filled image with the shifted mask,
-fill again, and score the second fill on the hidden pixels whose true values we know.
-The same construction gives self-training pairs whose targets are real pixels.
+pattern. Re-masking an image with a translated (or warped) mask hides observed pixels,
+whose true values are known: pairs whose targets are real pixels. Each way of making such
+pairs is a :class:`RealPairs` in :data:`REAL_PAIRS`, chosen by ``AdaptConfig.method``;
+:func:`self_train` runs any of them the same way. The label-free check that scores the
+result lives in :mod:`mri_inpaint.check`.
 """
 from __future__ import annotations
 
 import copy
 import logging
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ADAPT_METHODS, AdaptConfig
+from .check import real_image_check
+from .config import AdaptConfig
 from .fill import predict
 from .losses import masked_l1
 from .masks import shift_mask
-from .metrics import psnr_from_mse
-from .sources.anatomy import smooth_field, uniform_draws
+from .warps import random_warp_grids
 
 log = logging.getLogger(__name__)
 
-#: Mask translation (dy, dx) of the label-free check: half a stripe period.
-CHECK_SHIFT = (0, 2)
 
-
-def check_with(fill_fn, images: np.ndarray, mask: np.ndarray, *, shift: tuple[int, int] = CHECK_SHIFT) -> dict:
-    """Label-free check of any fill method ``fill_fn(corrupted, mask) -> filled``.
-
-    Args:
-        images: real corrupted images ``(N, 1, H, W)``; ``mask`` bool ``(H, W)``.
-        shift: translation ``(dy, dx)`` of the mask that hides observed pixels.
-
-    Returns:
-        dict with ``psnr`` (mean per-image PSNR, dB), ``mae`` on the hidden observed
-        pixels, and ``hidden_pixels`` (how many per image).
-    """
-    first = fill_fn(images, mask)
-    shifted = shift_mask(mask, dx=shift[1], dy=shift[0])
-    hidden = shifted & ~mask  # observed pixels (true values known) that the shifted mask hides
-    second = fill_fn(np.where(shifted, 0, first).astype(np.float32), shifted)
-    err = (second - images)[:, 0][:, hidden]
-    return {"psnr": float(psnr_from_mse((err ** 2).mean(axis=1)).mean()), "mae": float(np.abs(err).mean()),
-            "hidden_pixels": int(hidden.sum()), "shift": list(shift)}
-
-
-def real_image_check(model, images: np.ndarray, mask: np.ndarray, *, shift=CHECK_SHIFT) -> dict:
-    """:func:`check_with` for a trained network."""
-    return check_with(lambda x, m: predict(model, x, m), images, mask, shift=shift)
-
-
-# ---------------------------------------------------------------- self-training
+# ---------------------------------------------------------------- pairs on real images
 def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarray,
                         rng: np.random.Generator):
     """Pairs on real images: re-mask pseudo-filled images with a translated mask.
@@ -77,19 +52,6 @@ def self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarr
     m = torch.from_numpy(np.stack(masks))[:, None].float()
     w = torch.from_numpy(np.stack(weights))[:, None].float()
     return pseudo * (1 - m), m, real, w
-
-
-def random_warp_grids(n: int, size: int, gen: torch.Generator, *, rotation_deg: float = 4.0,
-                      scale: float = 0.05, shift_px: float = 2.0, elastic_px: float = 1.5) -> torch.Tensor:
-    """Sampling grids ``(n, size, size, 2)`` of small random warps: rotation, zoom, translation, elastic
-    (the embedded source's draws, :mod:`~mri_inpaint.sources.anatomy`, at pixel scale)."""
-    ang = uniform_draws(gen, n, -rotation_deg, rotation_deg) * torch.pi / 180
-    zoom = uniform_draws(gen, n, 1 - scale, 1 + scale)
-    tx, ty = (uniform_draws(gen, n, -shift_px, shift_px) * 2 / size for _ in range(2))
-    cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-    grid = F.affine_grid(theta, (n, 1, size, size), align_corners=False)
-    return grid + smooth_field(gen, n, 2, 5, size).permute(0, 2, 3, 1) * elastic_px * 2 / size
 
 
 def warped_self_training_batch(pseudo: torch.Tensor, real: torch.Tensor, mask: np.ndarray,
@@ -160,12 +122,51 @@ def equivariance_loss(model, real: torch.Tensor, mask: torch.Tensor, rng: np.ran
     return masked_l1(x2, moved, mask * valid)
 
 
+# ---------------------------------------------------------------- the real-image pair makers
+@dataclass(frozen=True)
+class RealPairs:
+    """One way of making training pairs from real test images (a self-training method).
+
+    ``make(pseudo, real, mask, rng, gen, cfg) -> (inputs, input_mask, target, loss_mask)``,
+    tensors ``(B, 1, H, W)``: ``pseudo`` are the current network's fills of the batch
+    (None unless ``uses_pseudo``), ``real`` the corrupted images, ``rng``/``gen`` the
+    run's numpy and torch generators. The loss is taken where ``loss_mask`` is 1, always
+    on observed (real) pixels.
+    """
+
+    make: Callable
+    uses_pseudo: bool  # needs pseudo-fills of the batch (refreshed every cfg.refresh_every steps)
+
+
+def _pseudo_pairs(pseudo, real, mask, rng, gen, cfg):
+    return self_training_batch(pseudo, real, mask, rng)
+
+
+def _warp_pairs(pseudo, real, mask, rng, gen, cfg):
+    """:func:`self_training_batch` pairs, the second half of the batch replaced by warped ones."""
+    pairs = self_training_batch(pseudo, real, mask, rng)
+    half = len(real) // 2
+    warped = warped_self_training_batch(pseudo[half:], real[half:], mask, gen)
+    return tuple(torch.cat([a[:half], b]) for a, b in zip(pairs, warped))
+
+
+def _split_pairs(pseudo, real, mask, rng, gen, cfg):
+    return splitting_batch(real, mask, rng, cfg.split_fraction)
+
+
+#: The self-training methods by ``AdaptConfig.method`` name (``bench/adapt.py`` compares them).
+REAL_PAIRS = {"pseudo": RealPairs(_pseudo_pairs, uses_pseudo=True),
+              "split": RealPairs(_split_pairs, uses_pseudo=False),
+              "warp": RealPairs(_warp_pairs, uses_pseudo=True)}
+
+
+# ---------------------------------------------------------------- self-training
 def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
                cfg: AdaptConfig | None = None, *, progress: bool = True, max_seconds: float | None = None):
     """Fine-tune a copy of ``model`` on the real images (plus synthetic anchor pairs).
 
-    ``cfg.method`` chooses the real-image loss, whose targets are always real observed pixels:
-    ``"pseudo"`` re-masks pseudo-filled images with a translated mask
+    ``cfg.method`` names the pair maker in :data:`REAL_PAIRS`, whose targets are always real
+    observed pixels: ``"pseudo"`` re-masks pseudo-filled images with a translated mask
     (:func:`self_training_batch`); ``"split"`` hides extra observed pixels
     (:func:`splitting_batch`); ``"warp"`` replaces half of the ``"pseudo"`` pairs by warped ones
     (:func:`warped_self_training_batch`). ``cfg.ei_weight > 0`` adds :func:`equivariance_loss`.
@@ -183,8 +184,9 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
     from tqdm import tqdm
 
     cfg = cfg or AdaptConfig()
-    if cfg.method not in ADAPT_METHODS:
-        raise ValueError(f"unknown adaptation method {cfg.method!r}: choose one of {', '.join(ADAPT_METHODS)}")
+    if cfg.method not in REAL_PAIRS:
+        raise ValueError(f"unknown adaptation method {cfg.method!r}: choose one of {', '.join(REAL_PAIRS)}")
+    pairs = REAL_PAIRS[cfg.method]
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = copy.deepcopy(model)
@@ -204,16 +206,9 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
             log.info("self-training stopped after %d steps (%.0f s budget)", step, max_seconds)
             break
         idx = torch.randint(len(real), (cfg.batch_size,), generator=gen)
-        if cfg.method in ("pseudo", "warp"):
-            if step % cfg.refresh_every == 0:
-                pseudo = torch.from_numpy(predict(model, real_images, mask))
-            inp, m, target, w = self_training_batch(pseudo[idx], real[idx], mask, rng)
-            if cfg.method == "warp":  # the second half of the batch: warped pairs instead
-                half = len(idx) // 2
-                warped = warped_self_training_batch(pseudo[idx[half:]], real[idx[half:]], mask, gen)
-                inp, m, target, w = (torch.cat([a[:half], b]) for a, b in zip((inp, m, target, w), warped))
-        else:
-            inp, m, target, w = splitting_batch(real[idx], mask, rng, cfg.split_fraction)
+        if pairs.uses_pseudo and step % cfg.refresh_every == 0:
+            pseudo = torch.from_numpy(predict(model, real_images, mask))
+        inp, m, target, w = pairs.make(pseudo[idx] if pairs.uses_pseudo else None, real[idx], mask, rng, gen, cfg)
         sidx = torch.randint(len(syn), (cfg.batch_size,), generator=gen)
         clean = syn[sidx]
         model.train()
@@ -228,40 +223,6 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
         loss.backward()
         opt.step()
     model.test_time_shifts = test_time_shifts
-    return model.eval()
-
-
-def supervised_fine_tune(model, clean_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
-                         cfg: AdaptConfig | None = None, *, progress: bool = False):
-    """The labelled counterpart of :func:`self_train`: fine-tune on clean images of the target kind.
-
-    Same steps, batch size, learning rate and synthetic anchors as self-training, but the
-    real-image pairs are ``clean_images`` under the exact mask with the loss on every gap
-    pixel. Given images of the target distribution with their truth, this is what
-    adaptation could reach with labels: a ceiling for the label-free methods (``bench/ceiling.py``).
-
-    Returns:
-        the fine-tuned copy of the model (eval mode; shift averaging as ``model`` had it).
-    """
-    from tqdm import tqdm
-
-    cfg = cfg or AdaptConfig()
-    gen = torch.Generator().manual_seed(cfg.seed)
-    model = copy.deepcopy(model)
-    device = next(model.parameters()).device
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sources = [(torch.from_numpy(clean_images), 1.0), (torch.from_numpy(synthetic), cfg.synthetic_weight)]
-    exact = torch.from_numpy(mask)[None, None].float().to(device)
-    for _ in tqdm(range(cfg.steps), desc="supervised fine-tuning", disable=not progress, leave=False):
-        model.train()
-        loss = 0.0
-        for images, weight in sources:
-            batch = images[torch.randint(len(images), (cfg.batch_size,), generator=gen)].to(device)
-            m = exact.expand_as(batch)
-            loss = loss + weight * masked_l1(model(batch * (1 - m), m), batch, m)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
     return model.eval()
 
 

@@ -7,17 +7,21 @@ the chosen ``--preset``, help from the field's comment).
 from __future__ import annotations
 
 import argparse
+import inspect
+import io
 import json
 import logging
 import os
 import sys
+import tokenize
 from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .config import (DEFAULT_WEIGHTS, PRESETS, AdaptConfig, DataConfig, Paths, TrainConfig, field_help, preset,
-                     preset_run_name)
+from .config import FINAL_PRESETS, PRESETS, AdaptConfig, DataConfig, TrainConfig, preset, preset_run_name
+from .paths import DEFAULT_WEIGHTS, Paths
 
 log = logging.getLogger("mri_inpaint")
 
@@ -43,6 +47,23 @@ def _choices() -> dict[str, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------- flags from the configs
+@lru_cache(maxsize=None)
+def field_help(cls: type) -> dict[str, str]:
+    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
+    helps: dict[str, str] = {}
+    names = {f.name for f in fields(cls)}
+    lines = inspect.getsource(cls)
+    last_name = None
+    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+            last_name = tok.string
+        elif tok.type == tokenize.COMMENT and last_name is not None:
+            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
+        elif tok.type == tokenize.NEWLINE:
+            last_name = None
+    return helps
+
+
 def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, device: bool = True) -> None:
     """Add one flag per config field of ``sections`` (default: the preset's value)."""
     defaults = preset("full")
@@ -90,15 +111,15 @@ def config_from_args(args: argparse.Namespace):
 def paths_from_args(args: argparse.Namespace) -> Paths:
     """The default paths with the flags given applied.
 
-    Each preset has its own run folder; a preset other than ``full`` writes its fill into
-    that folder, never over the deliverable.
+    Each preset has its own run folder; a preset not in ``FINAL_PRESETS`` (``smoke``) writes
+    its fill into that folder, never over the deliverable.
     """
     name = getattr(args, "preset", "full")
     paths = Paths.default(run_name=preset_run_name(name))
     changes = {k: getattr(args, k) for k in ("data_dir", "run_dir", "output", "figures")
                if getattr(args, k, None) is not None}
     paths = paths.replace(**changes)
-    if name != "full" and getattr(args, "output", None) is None:
+    if name not in FINAL_PRESETS and getattr(args, "output", None) is None:
         paths = paths.replace(output=paths.run_dir / paths.output.name)
     return paths
 
@@ -169,11 +190,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_adapt(args) -> int:
-    from .adapt import real_image_check
     from .checkpoint import build_model, load_checkpoint
-    from .pipeline import adapt_to_test_images, anchor_images, export_final, training_images
-
     from .fill import check_output
+    from .pipeline import adapt_to_test_images, anchor_images, check_network, export_final, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
     check_output(args.output, overwrite=args.overwrite, suffix=".pt")
@@ -182,7 +201,7 @@ def cmd_adapt(args) -> int:
     model = build_model(state, _device(args))
     anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
-    before, after = real_image_check(model, test.images, test.mask), real_image_check(adapted, test.images, test.mask)
+    before, after = check_network(model, test), check_network(adapted, test)
     export_final(cfg, adapted, state, {"real_check_in_sample": after, "cross_fitted_check": cross}, paths,
                  args.output)
     if cross is not None:
@@ -211,11 +230,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .adapt import real_image_check
     from .checkpoint import load_model
+    from .pipeline import check_network
 
     test = _inputs(args)
-    result = real_image_check(load_model(args.weights, _device(args)), test.images, test.mask)
+    result = check_network(load_model(args.weights, _device(args)), test)
     print(json.dumps(result, indent=1))
     print("note: for weights self-trained on these same images (the committed ones are) this check is in-sample; "
           "bench/adapt.py reports the cross-fitted figure")
@@ -224,26 +243,22 @@ def cmd_check(args) -> int:
 
 def cmd_fill(args) -> int:
     from .checkpoint import load_model
-    from .data import check_mask_useful, load_mask, load_test_set
-    from .fill import check_output, predict, write_filled
-    from .masks import infer_mask
+    from .fill import check_output
+    from .pipeline import fill_and_write, load_inputs
 
     device = _device(args)
-    images = load_test_set(args.input, require_mask_inference=args.mask is None)  # validates first
+    if args.input.is_dir():
+        raise ValueError(f"input {args.input} is a directory: pass a .npy file as --input")
+    if not args.input.is_file():
+        raise FileNotFoundError(f"input {args.input} not found: check the path passed with --input")
     if args.output.resolve() == args.input.resolve():
         raise ValueError(f"refusing to overwrite the input {args.input}: choose another --output")
     check_output(args.output, overwrite=args.overwrite)  # before any work
-    input_ndim = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim
-    if args.mask:
-        mask = load_mask(args.mask)
-    else:
-        mask = infer_mask(images)
-        check_mask_useful(mask, f"the mask inferred from {args.input} (pass --mask)")
-    filled = predict(load_model(args.weights, device), images, mask)
-    if input_ndim == 3:  # keep the caller's layout
-        filled, images = filled[:, 0], images[:, 0]
-    write_filled(args.output, filled, images, mask, input_path=args.input, overwrite=args.overwrite)
-    print(f"filled {len(filled)} images ({int(mask.sum())} missing pixels each) -> {args.output} (verified)")
+    test = load_inputs(args.input, args.mask)  # validates first
+    flat = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim == 3  # keep the caller's layout
+    filled = fill_and_write(load_model(args.weights, device), test, args.output, overwrite=args.overwrite,
+                            squeeze=flat)
+    print(f"filled {len(filled)} images ({int(test.mask.sum())} missing pixels each) -> {args.output} (verified)")
     return 0
 
 
@@ -254,7 +269,7 @@ def cmd_run(args) -> int:
 
     cfg, paths = config_from_args(args), paths_from_args(args)
     deliverable = Paths.default().output
-    if args.preset != "full" and paths.output.absolute() == deliverable.absolute():
+    if args.preset not in FINAL_PRESETS and paths.output.absolute() == deliverable.absolute():
         raise ValueError(f"the {args.preset} preset never writes the deliverable {deliverable}: "
                          "leave out --output (its fill goes to its run folder) or pass another --output")
     try:
@@ -274,7 +289,7 @@ def cmd_run(args) -> int:
     print(format_table(metrics["held_out"]))
     print(format_check_table(rows) + "\n(the adapted (final) row is in-sample: it was adapted on these pixels; "
           "the cross-fitted row is the honest estimate)")
-    note = "" if args.preset == "full" else f"; the {args.preset} preset never writes {Paths.default().output.name}"
+    note = "" if args.preset in FINAL_PRESETS else f"; the {args.preset} preset never writes {Paths.default().output.name}"
     print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}){note}; "
           f"metrics in {paths.run_dir / 'metrics.json'}, figures in {args.figures or paths.run_dir / 'figures'}")
     return 0

@@ -1,22 +1,13 @@
-"""Every setting of the job in one place: data, training, adaptation, named presets, paths.
+"""Every setting of the job in one place: data, training, adaptation, named presets.
 
 The command-line flags are generated from these dataclasses (name, default, and help
-text from the comment after each field), and the notebook builds the same objects, so
-a setting is written exactly once.
+text from the comment after each field: :func:`mri_inpaint.cli.field_help`), and the
+notebook builds the same objects, so a setting is written exactly once.
 """
 from __future__ import annotations
 
-import inspect
-import io
-import os
-import tokenize
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
-from pathlib import Path
 
-#: The package folder and the checkout it lives in (when installed editable or run from a clone).
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
 IMAGE_SIZE = 64  # height and width of every image (pixels)
 
 
@@ -25,8 +16,10 @@ class DataConfig:
     """Where the training images come from and how many."""
 
     source: str = "auto"  # "course" (ese_invldm) when installed, else "anatomy" (embedded heads); or either by name
-    num_images: int = 20000  # clean training images in the cache (incl. validation)
+    num_images: int = 16000  # clean training images in the cache (incl. validation)
     heads: str = "all"  # embedded source: comma-separated heads to draw from (colin27,robex,itk,brainbrowser,mni152,pydeface) or "all"
+    held_out_head: str = "robex"  # one person's head never drawn for training: the labelled stand-in for the test images ("" = none)
+    held_out_images: int = 100  # slices of the held-out head, self-trained on and scored like the test images
     image_seed: int = 1234  # seed of the training-image cache
     eval_images: int = 400  # held-out clean images for the quality table (same source, another seed)
     eval_seed: int = 20261128  # seed of the held-out images: never used for training
@@ -46,7 +39,7 @@ class TrainConfig:
     """Network size and optimisation; checkpoints store it."""
 
     seed: int = 0  # seed of initialisation, shuffling and corruption
-    epochs: int = 3  # passes over the training images
+    epochs: int = 6  # passes over the training images
     batch_size: int = 32  # images per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
@@ -60,7 +53,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
 
 
-#: Real-image losses of the adaptation (see :func:`mri_inpaint.adapt.self_train`).
+#: Self-training methods: the names of :data:`mri_inpaint.adapt.REAL_PAIRS` (kept here so the flags need no torch).
 ADAPT_METHODS = ("pseudo", "split", "warp")
 
 
@@ -79,7 +72,7 @@ class AdaptConfig:
     ei_weight: float = 0.0  # weight of the equivariant-imaging loss (0: off)
     seed: int = 0  # seed of batch sampling and mask shifts
     folds: int = 2  # cross-fitted check: adapt on all folds of the test images but one, check on that one (0: skip)
-    ensemble: bool = True  # final fill: average the network adapted on all images with the folds' networks
+    ensemble: bool = False  # final fill: average the network adapted on all images with the folds' networks
 
 
 @dataclass
@@ -93,14 +86,23 @@ class Config:
 
 
 def _smoke() -> Config:
-    return Config(data=DataConfig(num_images=160, eval_images=24),
+    return Config(data=DataConfig(num_images=160, eval_images=24, held_out_images=16),
                   train=TrainConfig(epochs=1, batch_size=16, chans=8, warmup_steps=2),
                   adapt=AdaptConfig(steps=4, batch_size=4, refresh_every=2, num_anchors=32))
 
 
-#: Named presets: ``full`` is the final configuration, ``smoke`` a seconds-long run of every
-#: step (tests, CI and the notebook's quick mode).
-PRESETS = {"full": Config, "smoke": _smoke}
+def _gpu() -> Config:
+    return Config(data=DataConfig(num_images=40000), train=TrainConfig(epochs=8, chans=48))
+
+
+#: Named presets: ``full`` is the final configuration (the CPU budget), ``gpu`` a larger one the
+#: notebook picks by itself on CUDA (twice the images, more epochs, 1.5x the width), ``smoke`` a
+#: seconds-long run of every step (tests).
+PRESETS = {"full": Config, "gpu": _gpu, "smoke": _smoke}
+
+
+#: Presets whose fill is the deliverable; the others (``smoke``) write theirs into their run folder.
+FINAL_PRESETS = ("full", "gpu")
 
 
 def preset_run_name(name: str) -> str:
@@ -118,23 +120,6 @@ def preset(name: str = "full") -> Config:
     return PRESETS[name]()
 
 
-@lru_cache(maxsize=None)
-def field_help(cls: type) -> dict[str, str]:
-    """``{field name: the comment after it}`` read from ``cls``'s source (the flags' help text)."""
-    helps: dict[str, str] = {}
-    names = {f.name for f in fields(cls)}
-    lines = inspect.getsource(cls)
-    last_name = None
-    for tok in tokenize.generate_tokens(io.StringIO(lines).readline):
-        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
-            last_name = tok.string
-        elif tok.type == tokenize.COMMENT and last_name is not None:
-            helps.setdefault(last_name, tok.string.lstrip("# ").strip())
-        elif tok.type == tokenize.NEWLINE:
-            last_name = None
-    return helps
-
-
 def with_overrides(cfg: Config, **sections: dict) -> Config:
     """A copy of ``cfg`` with ``section={field: value}`` overrides (unknown names raise)."""
     out = replace(cfg)
@@ -149,46 +134,3 @@ def with_overrides(cfg: Config, **sections: dict) -> Config:
             raise ValueError(f"unknown {section} setting(s) {sorted(unknown)}: known are {sorted(known)}")
         out = replace(out, **{section: replace(part, **values)})
     return out
-
-
-# ---------------------------------------------------------------- paths
-def project_root() -> Path:
-    """The checkout when the package runs from one, else the working folder."""
-    return REPO_DIR if (REPO_DIR / "pyproject.toml").exists() else Path.cwd()
-
-
-#: The committed final weights used by ``fill``/``check``/``evaluate`` when none are given.
-DEFAULT_WEIGHTS = REPO_DIR / "weights" / "inpaint_unet.pt"
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Every file and folder the job reads or writes, resolved once.
-
-    Args:
-        root: the project folder (default :func:`project_root`).
-        run_name: sub-folder of ``runs/`` for this run's checkpoints and logs.
-    """
-
-    root: Path
-    data_dir: Path  # image caches (git-ignored)
-    run_dir: Path  # checkpoints, logs, metrics of this run (git-ignored)
-    output: Path  # the filled test set
-    figures: Path  # saved figures
-    weights: Path  # committed final weights
-
-    @classmethod
-    def default(cls, root: Path | str | None = None, *, run_name: str = "main") -> "Paths":
-        root = Path(root) if root is not None else project_root()
-        data_env = os.environ.get("MRI_DATA_DIR")  # e.g. a Drive folder on Colab, so caches survive
-        return cls(root=root, data_dir=Path(data_env) if data_env else root / "data",
-                   run_dir=root / "runs" / run_name, output=root / "test_set_nogaps.npy",
-                   figures=root / "figures", weights=DEFAULT_WEIGHTS)
-
-    def replace(self, **changes) -> "Paths":
-        return replace(self, **changes)
-
-    @property
-    def course_dir(self) -> Path:
-        """Where ``course-setup`` unpacks the course bundle."""
-        return self.data_dir / "course"

@@ -9,10 +9,8 @@ Without the bundle, the embedded anatomy source (``--source anatomy``) is used.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import stat
-import subprocess
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -30,46 +28,6 @@ MARKER = "ESE_INVLDM_PATH"
 PACKAGE_INIT = "ese_invldm/__init__.py"
 RUN_SCRIPT = "run.sh"
 CHUNK = 1 << 20
-
-
-def in_colab() -> bool:
-    """Return True when running inside Google Colab."""
-    try:
-        return importlib.util.find_spec("google.colab") is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def colab_setup(drive_zip: str = "/content/drive/MyDrive/cw1_files.zip",
-                target: str = "/content/cw1") -> str:
-    """On Colab, install the course bundle from Google Drive; elsewhere do nothing.
-
-    Mounts Drive, unpacks ``drive_zip`` into ``target``, runs its ``run.sh`` and puts
-    the ``ese-invldm`` folder on ``sys.path``. A missing bundle is not an error.
-
-    Args:
-        drive_zip: where the bundle lies once Drive is mounted.
-        target: folder to unpack it into.
-
-    Returns:
-        A message saying which image source will be available.
-
-    Raises:
-        subprocess.CalledProcessError: if ``run.sh`` fails.
-        FileNotFoundError / ValueError: if the bundle is malformed or unsafe.
-    """
-    if not in_colab():
-        return "Not running in Colab: using the embedded anatomy source (--source anatomy)."
-    from google.colab import drive  # type: ignore[import-not-found]
-
-    drive.mount("/content/drive")
-    if not Path(drive_zip).is_file():
-        return (f"Course bundle not found at {drive_zip}: using the embedded anatomy "
-                "source (--source anatomy).")
-    folder = install_bundle(drive_zip, Path(target))
-    run_sh = _locate(Path(target))[RUN_SCRIPT]
-    subprocess.run(["bash", run_sh.name], cwd=run_sh.parent, check=True)
-    return f"Course generator installed from {drive_zip} ({folder}): --source course is available."
 
 
 def download(url: str, dest: Path, *, progress: bool = True) -> Path:
@@ -195,8 +153,8 @@ def _add_to_path(folder: Path) -> None:
 def install_bundle(bundle: str | Path, target: Path = DEFAULT_TARGET) -> Path:
     """Unpack the course bundle and make ``ese_invldm`` importable.
 
-    ``run.sh`` is not run here (only on Colab, by :func:`colab_setup`): install the
-    package's Python requirements per the course instructions.
+    ``run.sh`` is not run here: install the package's Python requirements per the
+    course instructions.
 
     Args:
         bundle: path or http(s) URL of ``cw1_files.zip`` (a URL is downloaded into

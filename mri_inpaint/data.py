@@ -33,7 +33,7 @@ def find_test_set(explicit: Path | str | None = None, *, cwd: Path | None = None
 
     Looks, in order, at ``explicit``, the ``$MRI_TEST_SET`` environment variable,
     ``./test_set.npy`` and ``../shared/test_set.npy`` from ``cwd``, then the same two
-    from the project folder (:func:`~mri_inpaint.config.project_root`); relative paths
+    from the project folder (:func:`~mri_inpaint.paths.project_root`); relative paths
     are taken from ``cwd``. An explicit path or a set environment variable must name an existing
     file: a mistake there is reported rather than silently replaced by a fallback.
 
@@ -70,10 +70,10 @@ def find_test_set(explicit: Path | str | None = None, *, cwd: Path | None = None
         return path
     looked.append(f"${DEFAULT_TEST_SET_ENV} (not set)")
 
-    from . import config
+    from . import paths
 
     candidates = []
-    for folder in (cwd, config.project_root()):
+    for folder in (cwd, paths.project_root()):
         for path in (folder / TEST_SET_NAME, folder.parent / "shared" / TEST_SET_NAME):
             if path.resolve() not in [c.resolve() for c in candidates]:
                 candidates.append(path)

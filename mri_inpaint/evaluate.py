@@ -68,8 +68,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 def check_methods(images, mask, methods: dict[str, FillFn]) -> list[dict]:
-    """The label-free check (:func:`~mri_inpaint.adapt.check_with`) of every method on real images."""
-    from .adapt import check_with
+    """The label-free check (:func:`~mri_inpaint.check.check_with`) of every method on real images."""
+    from .check import check_with
 
     return [{"method": name, **check_with(fn, images, mask)} for name, fn in methods.items()
             if name != "zero fill"]

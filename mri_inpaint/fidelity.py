@@ -6,6 +6,8 @@ course generator's settings and to tune and check the embedded source.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -47,3 +49,15 @@ def fidelity(images: np.ndarray, test_images: np.ndarray, mask: np.ndarray) -> d
     return {"mean_image_corr": mean_image_correlation(images, test_images, mask),
             "nn_mse": nearest_neighbour_mse(images, test_images, mask),
             "intensity_w1": intensity_distance(images, test_images, mask)}
+
+
+def timed_fidelity(setting: str, draw, test_images: np.ndarray, mask: np.ndarray) -> dict:
+    """Draw images with ``draw()``, time it, and score them with :func:`fidelity`.
+
+    Returns:
+        ``{"setting", "s_per_image", "images", **fidelity(...)}``; the seconds are this row's own.
+    """
+    t0 = time.perf_counter()
+    images = draw()
+    seconds = (time.perf_counter() - t0) / max(len(images), 1)
+    return {"setting": setting, "s_per_image": seconds, "images": images, **fidelity(images, test_images, mask)}

@@ -89,6 +89,42 @@ def image_grid(images, *, titles: Sequence[str] | None = None, ncols: int = 10, 
     return _save(fig, path)
 
 
+def labelled_rows(rows: dict, *, n: int = 10, size: float = 1.25, suptitle: str | None = None,
+                  path: Path | str | None = None) -> "Figure":
+    """Image stacks one above the other, ``n`` columns wide, each row named on its left
+    (e.g. corrupted inputs above their labels, or test images above their fills).
+
+    Args:
+        rows: ``{row name: (N, 1, H, W) images}``; the first ``n`` of each are shown.
+        n: images per row.
+        size: inches per image.
+        suptitle: title of the figure.
+        path: save the figure there.
+
+    Returns:
+        The figure.
+    """
+    stacks = {name: _stack(images)[:n] for name, images in rows.items()}
+    plt = _plt()
+    fig, axes = plt.subplots(len(stacks), n, figsize=(size * n + 0.9, size * len(stacks) + (0.45 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for r, (name, imgs) in enumerate(stacks.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(imgs):
+                ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[r, 0].set_ylabel(name, fontsize=10)
+    for c in range(n):
+        axes[0, c].set_title(f"#{c}", fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return _save(fig, path)
+
+
 def contact_sheet(a, b, *, titles: tuple[str, str] = ("a", "b"), nrows: int = 4, ncols: int = 8,
                   size: float = 0.9, path: Path | str | None = None, **grid_kw) -> "Figure":
     """Two image grids side by side (e.g. synthetic vs real), each of the first ``nrows * ncols`` images.

@@ -88,13 +88,6 @@ class StripeParams:
         d["exceptions"] = list(self.exceptions)
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "StripeParams":
-        d = dict(d)
-        d["shape"] = tuple(d.get("shape", (64, 64)))
-        d["exceptions"] = tuple(int(i) for i in d.get("exceptions", ()))
-        return cls(**d)
-
 
 def _ideal(period: float, width: float, slant: float, phase, shape) -> np.ndarray:
     """Ideal stripe pattern(s); ``phase`` may be an array to render several at once."""

@@ -1,6 +1,8 @@
 """The inpainting network: a U-Net refining row-wise interpolation, with hard data consistency."""
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -152,6 +154,20 @@ class InpaintEnsemble(nn.Module):
         image = image.masked_fill(mask, 0.0)
         pred = torch.stack([member(image, mask) for member in self.members]).mean(dim=0)
         return torch.where(mask, pred, image)
+
+
+def with_shifts(model: nn.Module, shifts: int) -> nn.Module:
+    """The same network (weights shared, not copied) whose eval-mode fill averages ``shifts``
+    windows of the pooling grid (1: a plain fill); an ensemble's members all change."""
+    if isinstance(model, InpaintEnsemble):
+        return InpaintEnsemble([with_shifts(m, shifts) for m in model.members]).train(model.training)
+    period = 2 ** model.unet.num_pool_layers
+    if not 1 <= shifts <= period:
+        raise ValueError(f"shifts must be in 1..{period} (the pooling-grid period), got {shifts}")
+    out = copy.copy(model)
+    out.test_time_shifts = shifts
+    out.model_args = {**model.model_args, "test_time_shifts": shifts}
+    return out
 
 
 def build_network(model_args: dict) -> nn.Module:

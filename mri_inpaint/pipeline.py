@@ -1,7 +1,7 @@
 """The job, written once: inputs, images, training, adaptation, evaluation, filling.
 
 Each step is a small function over a :class:`~mri_inpaint.config.Config` and a
-:class:`~mri_inpaint.config.Paths`; :func:`run` composes them. The command line, the
+:class:`~mri_inpaint.paths.Paths`; :func:`run` composes them. The command line, the
 notebook and the benchmarks all call these functions::
 
     test_set.npy --load_inputs--> images + mask ----------------------------+
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import AdaptConfig, Config, DataConfig, Paths
+from .config import AdaptConfig, Config, DataConfig
+from .paths import Paths
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,10 @@ def image_source(data: DataConfig, paths: Paths):
 
     ensure_course_importable(paths.course_dir)
     name = data.source if data.source != "auto" else ("course" if course_generator_available() else "anatomy")
-    if name == "anatomy" and data.heads != "all":
-        return AnatomySource(AnatomyParams(heads=tuple(h.strip() for h in data.heads.split(",") if h.strip())))
+    if name == "anatomy":
+        heads = AnatomyParams().heads if data.heads == "all" else tuple(h.strip() for h in data.heads.split(",")
+                                                                         if h.strip())
+        return AnatomySource(AnatomyParams(heads=tuple(h for h in heads if h != data.held_out_head)))
     return get_source(name, **data.course_kwargs())
 
 
@@ -132,7 +135,6 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
         and its checkpoint state.
     """
-    from .adapt import real_image_check
     from .checkpoint import build_model, load_checkpoint
     from .train import train
     from .utils import pick_device
@@ -140,13 +142,24 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
     device = pick_device(cfg.device)
 
     def check(model, row):
-        return {"real_check_psnr": real_image_check(model, test.images, test.mask)["psnr"]}
+        return {"real_check_psnr": check_network(model, test)["psnr"]}
 
-    train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
-          record=asdict(cfg), on_epoch=check)
-    best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
-    best["history"] = load_checkpoint(paths.run_dir / "last.pt", map_location=device)["history"]
+    last = train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
+                 record=asdict(cfg), on_epoch=check)
+    scores = [row["val_psnr_gaps"] for row in last["history"]]
+    if scores.index(max(scores)) == len(scores) - 1:  # the last epoch was the best: best.pt holds this state
+        best = last
+    else:
+        best = load_checkpoint(paths.run_dir / "best.pt", map_location=device)
+        best["history"] = last["history"]
     return build_model(best, device), best
+
+
+def check_network(model, test: TestInputs) -> dict:
+    """The label-free check (:func:`~mri_inpaint.check.real_image_check`) of ``model`` on the test images."""
+    from .check import real_image_check
+
+    return real_image_check(model, test.images, test.mask)
 
 
 def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarray, paths: Paths, *,
@@ -189,6 +202,24 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     return final, cross
 
 
+def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True):
+    """Score each step of the final fill on slices of the head training never saw (``cfg.data.held_out_head``).
+
+    Returns:
+        ``(rows, choice)``: :func:`~mri_inpaint.holdout.score_fill_steps` rows, and
+        ``{"fill", "self_train", "test_time_shifts"}``, the candidate with the best gap PSNR.
+    """
+    from .holdout import best_fill, held_out_slices, score_fill_steps
+
+    if not cfg.data.held_out_head:
+        raise ValueError("no held-out head configured (DataConfig.held_out_head)")
+    clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
+    shifts = max(cfg.train.test_time_shifts, 1)
+    rows, _ = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress)
+    name, adapted, averaged = best_fill(rows)
+    return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1}
+
+
 # ---------------------------------------------------------------- evaluation and output
 def evaluate(cfg: Config, paths: Paths, networks: dict, test: TestInputs) -> dict:
     """Score the baselines and ``networks`` two ways.
@@ -209,12 +240,15 @@ def output_path(paths: Paths, test: TestInputs) -> Path:
     return paths.run_dir / "demo_nogaps.npy" if test.demo else paths.output
 
 
-def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None) -> np.ndarray:
+def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None,
+                   overwrite: bool = True, squeeze: bool = False) -> np.ndarray:
     """Fill the test images, verify and write them atomically to ``output``.
 
     Args:
         keep_previous_in: if given and ``output`` exists, copy it there first as
             ``previous_<name>`` (nothing the user has is lost).
+        overwrite: allow replacing an existing ``output`` (False: :class:`FileExistsError`).
+        squeeze: write ``(N, H, W)``, the layout of a 3-D input file.
 
     Returns:
         the filled images, float32 like the input.
@@ -222,13 +256,16 @@ def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: P
     from .fill import predict, write_filled
 
     filled = predict(model, test.images, test.mask)
+    images = test.images
+    if squeeze:
+        filled, images = filled[:, 0], images[:, 0]
     output = Path(output)
     if keep_previous_in is not None and output.exists():
         keep_previous_in.mkdir(parents=True, exist_ok=True)
         backup = keep_previous_in / f"previous_{output.name}"
         shutil.copy2(output, backup)
         log.info("kept the previous %s as %s", output, backup)
-    write_filled(output, filled, test.images, test.mask, input_path=test.path)
+    write_filled(output, filled, images, test.mask, input_path=test.path, overwrite=overwrite)
     return filled
 
 
@@ -255,14 +292,19 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     Returns:
         the metrics written to ``paths.run_dir/metrics.json`` (plus ``"output"``).
     """
+    from .model import with_shifts
+
     train_imgs = training_images(cfg, paths, progress=progress)
     model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
-    final, cross = adapt_to_test_images(cfg, model, test, anchor_images(train_imgs, cfg.adapt), paths,
-                                        progress=progress)
+    anchors = anchor_images(train_imgs, cfg.adapt)
+    held_out, choice = held_out_evidence(cfg, model, test.mask, anchors, progress=progress)
+    log.info("held-out head %s: the best fill is %r", cfg.data.held_out_head, choice["fill"])
+    adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=progress)
+    final = with_shifts(adapted if choice["self_train"] else model, choice["test_time_shifts"])
     networks = {"U-Net, trained": model}
     if final is not model:
-        networks["U-Net, adapted (final)"] = final  # its real-image check is in-sample
-    scores = evaluate(cfg, paths, networks, test)
+        networks["U-Net, final"] = final  # its real-image check is in-sample when self-trained
+    scores = {**evaluate(cfg, paths, networks, test), "held_out_head": held_out, "fill_choice": choice}
     out = output_path(paths, test)
     filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
     from .masks import fit_stripes
@@ -272,7 +314,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
                "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "real_check", "cross_fitted_check")}, paths,
+    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check",
+                                                              "cross_fitted_check")}, paths,
                  export)
     if figures:
         try:

@@ -1,444 +1,339 @@
 # ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+# The source of Assessment.ipynb: `python scripts/build_notebook.py` merges it with the course
+# template (../shared/template/Assessment.ipynb). A cell marked template="N" is the template's
+# cell N: a markdown one is copied word for word (its body here stays empty), a code one keeps
+# every line of the template's and may wrap them. Every other cell is an added answer cell.
 # ---
 
+# %% [markdown] template="0"
+
 # %% [markdown]
-# # Coursework 1: recovering the missing stripes of head-MRI slices
-#
-# `test_set.npy` holds 100 sagittal head-MRI slices, 64×64 pixels, each min-max normalised to [0, 1]. About half of
-# every image is missing: the missing pixels are exactly 0 and form the same slanted pattern of 2-pixel stripes in
-# all 100 images. There are no clean versions of these images. The course supplies a pre-trained latent diffusion
-# model (`from ese_invldm import generate`) that produces images of the same kind.
-#
-# - **Question 1 (25%)**: create a training set with the generative model; show 10 generated and 10 test images.
-# - **Question 2 (25%)**: build `TensorDataset`s and `DataLoader`s of training pairs with a realistic corruption,
-#   and of the test images; show them.
-# - **Question 3 (50%)**: design and train a network that fills the gaps, show 10 filled test images, save them as
-#   `test_set_nogaps.npy` (same order and shape as the input), and explain the architecture and choices.
-#
-# The cells call the tested package `mri_inpaint/` of this repository (plots in `helpers.py`); the same steps run
-# from the command line as `mri-inpaint run`. The code that matters for marking — the corruption, the datasets,
-# the network, the loss and the training step — is printed from its one home in the package where it is used.
-#
-# **Settings** (next cell): `REPO_URL` is cloned when the notebook is opened outside the repository (Colab);
-# `BUNDLE_ZIP` is where the course bundle lies on Google Drive. *Quick mode* (`QUICK`, set by the environment
-# variable `MRI_SMOKE=1` or `CI`) runs every cell at a tiny size and writes nothing outside a scratch folder: that is
-# how the test suite executes this notebook.
+# **Set-up.** The answers call the small tested package `mri_inpaint/` of this repository (the same functions run
+# from the command line as `mri-inpaint run`). On Colab the next cell clones the repository, moves into it and
+# installs the package; everywhere it fixes the seeds and picks the device. On a GPU it uses the larger `gpu`
+# preset (more images, more epochs, a wider network); on a CPU the `full` preset.
 
 # %%
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-REPO_URL = os.environ.get("MRI_REPO_URL", "")  # git URL of this repository (only needed outside it, e.g. Colab)
-BUNDLE_ZIP = Path(os.environ.get("MRI_BUNDLE_ZIP", "/content/drive/MyDrive/cw1_files.zip"))  # the course bundle
-COURSE_DIR = Path(os.environ.get("MRI_COURSE_DIR", "/content"))  # where the bundle is unpacked (as the template)
-QUICK = os.environ.get("MRI_SMOKE") == "1" or "CI" in os.environ  # tiny sizes everywhere (tests)
 IN_COLAB = "google.colab" in sys.modules
-
-if not Path("mri_inpaint").is_dir():  # opened outside the repository: clone it and move into it
-    if not Path("mri-inpaint/mri_inpaint").is_dir():
-        if not REPO_URL:
-            raise RuntimeError("this notebook runs inside the mri-inpaint repository: set REPO_URL at the top of "
-                               "this cell to the repository's git URL (Colab then clones it), or open the notebook "
-                               "from the repository folder")
-        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "mri-inpaint"], check=True)
-    os.chdir("mri-inpaint")
-if IN_COLAB:  # Colab has torch (CUDA build), numpy, scipy, scikit-image, matplotlib: add only this package
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "."], check=True)
-if str(Path.cwd()) not in sys.path:
-    sys.path.insert(0, str(Path.cwd()))
-print(f"working in {Path.cwd()}; Colab: {IN_COLAB}; quick mode: {QUICK}")
-
-# %% [markdown]
-# The course template's set-up cells: mount Google Drive, then unpack and install the course bundle, which holds
-# the generator's code and weights. Outside Colab (or without the bundle) they say so and the embedded image source
-# described in Question 1 is used instead.
-
-# %%
-try:
-    from google.colab import drive
-    drive.mount('/content/drive')
-except ImportError:
-    print("not on Colab: Google Drive is not mounted (the course bundle is looked for at BUNDLE_ZIP only)")
-
-# %%
-if BUNDLE_ZIP.is_file():
-    subprocess.run(["unzip", "-o", "-q", str(BUNDLE_ZIP), "-d", str(COURSE_DIR)], check=True)  # unzip cw1_files.zip -d ./
-    subprocess.run(["chmod", "+x", "run.sh"], cwd=COURSE_DIR, check=True)  # chmod +x run.sh
-    subprocess.run(["bash", "./run.sh"], cwd=COURSE_DIR, check=True)  # bash ./run.sh
-    sys.path.append(str(COURSE_DIR / "ese-invldm"))
-    print(f"course bundle installed from {BUNDLE_ZIP} into {COURSE_DIR}")
-else:
-    print(f"course bundle not found at {BUNDLE_ZIP}: skipping its install; the embedded head source is used instead")
-
-# %% [markdown]
-# Imports, seeds and the device, handled once. All settings come from one configuration object
-# (`mri_inpaint/config.py`: data, training, adaptation); `preset("full")` is the final configuration.
-
-# %%
-import logging
+REPO_URL = os.environ.get("MRI_REPO_URL", "")  # this repository's git URL: needed on Colab only
+if IN_COLAB and not Path("mri_inpaint").is_dir():
+    if not REPO_URL:
+        raise RuntimeError("set REPO_URL in this cell to this repository's git URL, then run the cell again")
+    !git clone --depth 1 {REPO_URL} mri-inpaint
+    %cd mri-inpaint
+    !pip install -q --no-deps -e .
+if not Path("mri_inpaint").is_dir():
+    raise RuntimeError(f"open this notebook from the mri-inpaint repository folder (now in {Path.cwd()})")
+sys.path.insert(0, str(Path.cwd()))
 
 import numpy as np
 import torch
 
 import helpers
 from mri_inpaint import pipeline
-from mri_inpaint.config import Paths, preset, with_overrides
+from mri_inpaint.config import preset, with_overrides
+from mri_inpaint.paths import Paths
 from mri_inpaint.utils import pick_device, seed_everything
 
-logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout, force=True)
-logging.getLogger("mri_inpaint.train").setLevel(logging.INFO)  # one line per epoch
-cfg = preset("smoke" if QUICK else "full")
-if QUICK:  # everything under a scratch folder: the committed outputs are never touched
-    paths = Paths.default(root=Path(os.environ.get("MRI_SMOKE_DIR", "runs/smoke")), run_name="notebook")
-else:
-    paths = Paths.default(Path.cwd(), run_name="notebook")
-if IN_COLAB and Path("/content/drive/MyDrive").is_dir():  # image caches on Drive survive the runtime
-    paths = paths.replace(data_dir=Path("/content/drive/MyDrive/mri_inpaint/data"))
+PRESET = os.environ.get("MRI_PRESET") or ("gpu" if torch.cuda.is_available() else "full")
+cfg = preset(PRESET)
+paths = Paths.default(Path(os.environ.get("MRI_WORK_DIR", Path.cwd())), run_name=f"notebook-{PRESET}")
+if IN_COLAB and Path("/content/drive/MyDrive").is_dir():
+    paths = paths.replace(data_dir=Path("/content/drive/MyDrive/mri_inpaint/data"))  # the image cache survives
 helpers.FIGURES = paths.figures
 seed_everything(0)
 device = pick_device(cfg.device)
-print(f"device: {device}, torch {torch.__version__}; outputs: {paths.output}, run folder: {paths.run_dir}")
+print(f"preset {PRESET!r} on {device} (torch {torch.__version__}); run folder {paths.run_dir}")
+
+# %% [markdown] template="1"
+
+# %% template="2"
+import os
+import sys
+
+print(f"Python {sys.version.split()[0]} in {os.getcwd()}")
+
+# %% template="3"
+IN_COLAB = "google.colab" in sys.modules
+BUNDLE_ZIP = "/content/drive/MyDrive/cw1_files.zip"  # the course's later set-up: the bundle on Drive
+if IN_COLAB:
+    from google.colab import drive
+    drive.mount('/content/drive')
+if IN_COLAB and os.path.isfile(BUNDLE_ZIP):
+    !unzip /content/drive/MyDrive/cw1_files.zip -d ./
+    !chmod +x run.sh
+    !bash ./run.sh
+    sys.path.append('/content/ese-invldm')
+elif IN_COLAB:
+    # Pull and install necessary files
+    !gdown 1-6JPxY7rUySRaCXTKHD400e8UWs2DZiY # run.sh
+    !gdown --folder 1-PJmUzB9HN3mCKsl7qKGlUynltY5ttp7 # ese-invldm
+    !gdown --folder 1-V9EOGuiYOiszIg3pA15D9ThwXO1gr4E # files
+    !chmod +x run.sh
+    !bash ./run.sh
+    sys.path.append('/content/ese-invldm')
+else:
+    print("not on Colab: the course bundle (Drive or gdown) cannot be installed here, so this cell skips it; "
+          "the repository's embedded real heads stand in for the generator")
+
+# %% template="4"
+try:
+    from ese_invldm import generate
+except ImportError:
+    generate = None
+    print("ese_invldm is not installed (no course bundle): the call below is skipped and the embedded real "
+          "heads stand in for the generator")
+
+"""
+Generates samples using a diffusion-based generative model.
+
+This function leverages a pre-configured diffusion model to produce synthetic samples.
+The sampling process supports adjustable parameters for total samples, inference steps, and batch size.
+A scheduler and temperature can also be configured to control the sampling behaviour.
+
+Parameters:
+    num_samples (int):
+        Total number of samples to generate.
+    num_inference_steps (int):
+        Number of diffusion inference steps.
+        The minimum number of steps is 1, but we recommend exploring the range from 10 to 50.
+        Please note that more steps will increase quality but also the computational cost. Be careful not
+        to burn through your credits by using a very large number of steps!
+    batch_size (int):
+        Number of samples to process in each batch during sampling.
+    scheduler (str, optional):
+        Sampling scheduler to use (e.g., "ddim", "ddpm"). You can quickly test which one provides the most appropriate results
+        for this task.
+    temperature (float, optional):
+        Sampling temperature to control randomness, given as a number between 0 and 1. Higher values produce more diverse outputs.
+    seed (int, optional):
+        Random seed for reproducibility. Defaults to 42.
+
+Returns:
+    list:
+        A list containing the batches of generated samples, where each sample
+        corresponds to a single data instance produced by the diffusion model.
+
+"""
+
+if generate is not None:
+    samples = generate(num_samples=64, num_inference_steps=50, batch_size=64, scheduler="ddim", temperature=1.0,
+                       seed=42)
+    from mri_inpaint.sources import as_image_batch
+
+    first_look = as_image_batch(samples)  # a list of batches or one tensor, (N,1,64,64) or (N,64,64), any range
+    print(f"generate returned {first_look.shape[0]} images; each min-max normalised to [0, 1] like the test images")
 
 # %% [markdown]
-# The test images: `test_set.npy` in the repository folder or on Google Drive (`MyDrive/test_set.npy`), else the
-# usual search (`$MRI_TEST_SET`, `../shared/test_set.npy`). The mask is read off the images themselves: a pixel is
-# missing when it is exactly 0 in at least half of them.
+# **The test images.** `test_set.npy` is read from the repository folder (or `MyDrive` on Colab, or `$MRI_TEST_SET`).
+# The missing pixels are exactly 0, and the same pixels are missing in every image, so the mask is read off the
+# images themselves: a pixel is missing when it is 0 in at least half of them.
 
 # %%
 drive_copy = Path("/content/drive/MyDrive/test_set.npy")
-try:
-    test = pipeline.load_inputs(drive_copy if drive_copy.is_file() and not Path("test_set.npy").is_file() else None)
-except FileNotFoundError as exc:
-    if not QUICK:
-        raise FileNotFoundError(f"{exc}\nPut the coursework's test_set.npy into {Path.cwd()} (or MyDrive on Colab) "
-                                "and run this cell again.") from None
-    test, _ = pipeline.demo_inputs()
-    print("QUICK MODE ON A DEMO INPUT: no test_set.npy was found, so every 'test image' below is a stand-in made "
-          f"from the embedded source; outputs go to {pipeline.output_path(paths, test)} only")
-print(f"test images: {test.images.shape} {test.images.dtype} from {test.path or 'DEMO'}; "
-      f"missing pixels: {int(test.mask.sum())} of {test.mask.size} ({test.mask.mean():.1%})")
+test = pipeline.load_inputs(drive_copy if drive_copy.is_file() and not Path("test_set.npy").is_file() else None)
+print(f"{test.path}: {test.images.shape} {test.images.dtype}, values in [{test.images.min():.0f}, "
+      f"{test.images.max():.0f}]; {int(test.mask.sum())} of {test.mask.size} pixels missing ({test.mask.mean():.1%})")
 
 # %% [markdown]
-# ## Question 1 (25%)
+# **Choosing how to generate.** `generate` trades speed for fidelity through the scheduler (DDIM or DDPM), the
+# number of denoising steps and the temperature. Instead of guessing, each setting generates a few images, the
+# test mask is applied to them, and they are compared with the test images' *observed* pixels: the correlation of
+# the two mean images (is the anatomy where it is in the test images?), the mean distance from each test image to
+# its nearest generated image (does every test image have a look-alike?), the distance between the intensity
+# histograms, and the seconds each image costs. The setting with the closest look-alikes is used.
 #
-# > *Use the provided generative model to create a training set of images like the test images. Choose the
-# > parameters of `generate` and justify them. Display 10 of the generated images and 10 of the test images.*
-#
-# The template's import of the generator (the course bundle must be installed for it to succeed):
+# Without the course bundle the same measurements are made for the **stand-in**: sagittal slices of real heads
+# embedded in this repository (Colin27, ROBEX, ITK, BrainBrowser and two population templates; `References.md`),
+# framed like the test images and varied by slice position, warps, intensity curves, bias fields, blur and noise.
+# One person's head, ROBEX, is kept out of training altogether: Question 3 uses it as a labelled stand-in for the
+# test images. A mirrored copy of the mix is a control: the test faces point right, so mirroring must score worse.
 
 # %%
-try:
-    from ese_invldm import generate
-    GENERATOR = True
-    print("ese_invldm.generate is available: the training images come from the course's diffusion model")
-except ImportError:
-    GENERATOR = False
-    print("ese_invldm is not installed: skipping the course generator; the embedded head source is used instead")
+from mri_inpaint.fidelity import timed_fidelity
+from mri_inpaint.sources import AnatomyParams, AnatomySource, CourseSource
 
-# %% [markdown]
-# **Choosing the generator's parameters by measurement.** `generate(num_samples, num_inference_steps, batch_size,
-# scheduler, temperature, seed=42)` trades speed for fidelity through the scheduler (DDIM or DDPM), the number of
-# denoising steps (10-50 recommended) and the temperature (0-1). Rather than guess, a small sweep generates a few
-# images per setting, applies the test mask to them, and compares them with the test images' *observed* pixels
-# (`mri_inpaint/fidelity.py`): the correlation of the two mean images (is the anatomy where it is in the test
-# images?), the mean distance from each test image to its nearest generated image (does every test image have a
-# look-alike?), and the distance between the intensity distributions. Seconds per image count too: the training
-# set has thousands of images.
-#
-# Without the course bundle, the same table is shown for the **embedded source**: sagittal slices of real heads that
-# ship with this repository (see `README.md`, "Training images"), turned to the test images' orientation, framed like
-# them, and varied by slice position, small affine and elastic warps, intensity curves, bias fields, blur and noise.
-# Its mirror image is a control: if the orientation is right (face to the right), mirroring must score worse.
-
-# %%
-import time
-
-from mri_inpaint.fidelity import fidelity
-from mri_inpaint.sources import AnatomyParams, AnatomySource, minmax_normalise
-
-SWEEP_IMAGES = 8 if QUICK else 64
-sweep = []
-if GENERATOR:
-    grid = [(s, k, t) for s in ("ddim", "ddpm") for k in ((2,) if QUICK else (10, 25, 50))
-            for t in ((1.0,) if QUICK else (0.6, 0.8, 1.0))]
-    for scheduler, steps, temperature in grid:
-        t0 = time.perf_counter()
-        batches = generate(num_samples=SWEEP_IMAGES, num_inference_steps=steps, batch_size=SWEEP_IMAGES,
-                           scheduler=scheduler, temperature=temperature, seed=42)
-        seconds = (time.perf_counter() - t0) / SWEEP_IMAGES
-        images = minmax_normalise(torch.cat([torch.as_tensor(b).float().cpu() for b in batches]).numpy())
-        sweep.append({"setting": f"{scheduler}, {steps} steps, T={temperature}", "scheduler": scheduler,
-                      "steps": steps, "temperature": temperature, "s_per_image": seconds, "images": images,
-                      **fidelity(images, test.images, test.mask)})
-    best = min(sweep, key=lambda r: (r["nn_mse"], r["s_per_image"]))
-    cfg = with_overrides(cfg, data={"source": "course", "course_steps": best["steps"],
-                                    "course_scheduler": best["scheduler"], "course_temperature": best["temperature"]})
-    choice = f"chosen: {best['setting']} (closest nearest neighbours; ties broken by speed)"
-    shown = [best, max(sweep, key=lambda r: r["nn_mse"])]
+if generate is not None:
+    grid = [(s, k, t) for s in ("ddim", "ddpm") for k in (10, 25, 50) for t in (0.6, 0.8, 1.0)]
+    sweep = [timed_fidelity(f"{s}, {k} steps, temperature {t}",
+                            lambda: CourseSource(num_inference_steps=k, scheduler=s, temperature=t).sample(64, 42),
+                            test.images, test.mask) for s, k, t in grid]
+    best = min(sweep, key=lambda r: r["nn_mse"])
+    s, k, t = grid[sweep.index(best)]
+    cfg = with_overrides(cfg, data={"source": "course", "course_scheduler": s, "course_steps": k,
+                                    "course_temperature": t})
 else:
-    source = pipeline.image_source(with_overrides(cfg, data={"source": "anatomy"}).data, paths)
-    t0 = time.perf_counter()
-    images = source.sample(500 if QUICK else 2000, seed=99)
-    seconds = (time.perf_counter() - t0) / len(images)
-    for name, imgs in (("embedded heads (the mix)", images), ("the mix, mirrored (control)", images[..., ::-1])):
-        sweep.append({"setting": name, "s_per_image": seconds, "images": imgs,
-                      **fidelity(imgs, test.images, test.mask)})
-    for head in source.head_names:  # each head alone
-        imgs = AnatomySource(AnatomyParams(heads=(head,))).sample(100 if QUICK else 400, seed=99)
-        sweep.append({"setting": f"{head} alone", "s_per_image": seconds, "images": imgs,
-                      **fidelity(imgs, test.images, test.mask)})
+    mix = pipeline.image_source(with_overrides(cfg, data={"source": "anatomy"}).data, paths)
+    sweep = [timed_fidelity("embedded heads, the training mix", lambda: mix.sample(1000, seed=99),
+                            test.images, test.mask),
+             timed_fidelity("the mix mirrored (control)", lambda: mix.sample(1000, seed=99)[..., ::-1],
+                            test.images, test.mask)]
+    sweep += [timed_fidelity(f"{h} alone", lambda: AnatomySource(AnatomyParams(heads=(h,))).sample(300, seed=99),
+                             test.images, test.mask) for h in mix.head_names]
     cfg = with_overrides(cfg, data={"source": "anatomy"})
-    choice = "source: the embedded heads (the course generator is not installed)"
-    shown = sweep[:2]
 helpers.show_markdown(helpers.markdown_table(
-    sweep, {"setting": "setting", "mean_image_corr": "mean-image correlation ↑", "nn_mse": "nearest-neighbour MSE ↓",
+    sweep, {"setting": "images", "mean_image_corr": "mean-image correlation ↑", "nn_mse": "nearest-neighbour MSE ↓",
             "intensity_w1": "intensity distance ↓", "s_per_image": "seconds per image"},
-    {"mean_image_corr": ".3f", "nn_mse": ".4f", "intensity_w1": ".4f", "s_per_image": ".4f"}) + f"\n\n{choice}")
-helpers.show(helpers.mean_images({"test images": test.images,
-                                  **{r["setting"]: r["images"] for r in shown}}, test.mask), "q1_mean_images.png")
+    {"mean_image_corr": ".3f", "nn_mse": ".4f", "intensity_w1": ".4f", "s_per_image": ".5f"}))
+helpers.show(helpers.mean_images({"test images": test.images, sweep[0]["setting"]: sweep[0]["images"],
+                                  sweep[1]["setting"]: sweep[1]["images"]}, test.mask), "q1_mean_images.png")
 
 # %% [markdown]
-# The training set, generated into a resumable, checksummed cache (an interrupted run continues where it stopped;
-# on Colab the cache lives on Drive), with the settings chosen above:
+# The training set is generated once into a resumable, checksummed cache (an interrupted run continues where it
+# stopped; on Colab the cache lives on Drive), and the first ten images and the first ten test images are shown.
 
 # %%
 train_images = pipeline.training_images(cfg, paths, progress=False)
-print(f"training images: {train_images.shape} {train_images.dtype} from the {cfg.data.source!r} source, "
-      f"range [{train_images.min():.2f}, {train_images.max():.2f}], mean {train_images.mean():.3f}")
-helpers.show(helpers.image_grid(train_images[:10], suptitle="10 generated training images"), "q1_generated.png")
-helpers.show(helpers.image_grid(test.images[:10], suptitle="10 test images (missing pixels are black)"),
+source_name = "course generator" if cfg.data.source == "course" else "embedded real heads standing in for the generator"
+print(f"{len(train_images)} training images {train_images.shape[1:]} from the {source_name}, cached under "
+      f"{paths.data_dir.resolve()}")
+helpers.show(helpers.image_grid(train_images[:10], suptitle=f"10 training images: {source_name}"), "q1_generated.png")
+helpers.show(helpers.image_grid(test.images[:10], suptitle="10 test images from test_set.npy (missing pixels are 0)"),
              "q1_test.png")
 
-# %% [markdown]
-# The training images share the test images' orientation (face to the right, top of the head up), framing and
-# intensity range, but they are complete: they become labels once corrupted with the test images' gap pattern.
-#
-# ## Question 2 (25%)
-#
-# > *Create a `TensorDataset` and `DataLoader` of training pairs — a realistically corrupted input and its clean
-# > label — and a dataset/loader of the test images. Display them.*
-#
-# **The corruption is read off the test set, not guessed.** The mask has a parametric description (period, width,
-# slant and phase of the stripes); the few pixels where the real pattern departs from ideal stripes are stored as
-# exceptions, so training uses the *exact* mask of the test set:
+# %% [markdown] template="5"
 
-# %%
-from mri_inpaint.masks import corrupt, fit_stripes, infer_mask, shift_mask
+# %% template="6"
+# The corruption is read off the test set: ideal slanted stripes plus the few pixels where the real pattern departs.
+from mri_inpaint.masks import fit_stripes
 
 stripes = fit_stripes(test.mask)
-print(f"stripes: period {stripes.period:.3f} px, width {stripes.width:g} px, slant {stripes.slant:+.3f} px/row, "
-      f"{len(stripes.exceptions)} exception pixels")
+print(f"stripes of width {stripes.width:g} px, period {stripes.period:.3f} px, slant {stripes.slant:+.3f} px per row, "
+      f"plus {len(stripes.exceptions)} exception pixels: the training pairs use this exact mask")
 helpers.show(helpers.mask_figure(test.mask, stripes), "q2_mask.png")
-helpers.show_code(infer_mask, corrupt, shift_mask)
 
 # %% [markdown]
-# **The datasets.** The clean images sit in a `TensorDataset`; `CorruptedPairs` wraps it and corrupts each image when
-# it is read, so the mask can vary from epoch to epoch: most of the time the exact test mask, sometimes a randomly
-# translated copy (other stripe phases), which keeps the network from memorising one phase and lets the label-free
-# check of Question 3 use translated masks. Validation images are held out and always get the exact mask. The test
-# images go into a plain `TensorDataset`, in their original order.
+# **The datasets.** The clean training images sit in a `TensorDataset`. `CorruptedPairs` wraps it and corrupts each
+# image when it is read, returning *(corrupted input, mask, clean label)*: mostly with the exact test mask, and 30%
+# of the time with a randomly translated copy of it (other stripe phases), so the network cannot memorise one
+# phase. A held-out 5% is validation, always with the exact mask. The test images go into their own `TensorDataset`,
+# in file order, with no labels. The corruption, as the training dataset applies it:
 
 # %%
 from mri_inpaint.dataset import CorruptedPairs, make_test_loader, make_train_loaders
 
-helpers.show_code(CorruptedPairs, make_train_loaders, make_test_loader)
-
-# %%
+helpers.show_code(CorruptedPairs._mask_for, CorruptedPairs.__getitem__)
 train_loader, val_loader = make_train_loaders(train_images, test.mask, batch_size=cfg.train.batch_size,
                                               val_fraction=cfg.train.val_fraction, shift_prob=cfg.train.shift_prob,
                                               seed=cfg.train.seed)
 test_loader = make_test_loader(test.images)
-print(f"training pairs: {len(train_loader.dataset)} ({len(train_loader)} batches of {cfg.train.batch_size}); "
-      f"validation pairs: {len(val_loader.dataset)}; test images: {len(test_loader.dataset)}")
+print(f"training pairs {len(train_loader.dataset)} in batches of {cfg.train.batch_size}; validation pairs "
+      f"{len(val_loader.dataset)}; test images {len(test_loader.dataset)}")
+
+# %%
 corrupted, mask_batch, clean = next(iter(train_loader))
-print("one training batch (input, mask, label):", tuple(corrupted.shape), tuple(mask_batch.shape), tuple(clean.shape))
-helpers.show(helpers.image_grid(torch.cat([corrupted[:10], clean[:10]]), ncols=10,
-                                suptitle="10 training pairs: corrupted inputs (top), clean labels (bottom)"),
-             "q2_pairs.png")
+helpers.show(helpers.labelled_rows({"input": corrupted, "label": clean},
+                                   suptitle="10 training pairs from the training DataLoader"), "q2_pairs.png")
 (test_batch,) = next(iter(test_loader))
-helpers.show(helpers.image_grid(test_batch[:10], suptitle="the test loader: the first 10 test images"), "q2_test.png")
+helpers.show(helpers.labelled_rows({"input": test_batch}, suptitle="10 test images from the test DataLoader "
+                                   "(no labels exist)"), "q2_test.png")
+
+# %% [markdown] template="7"
+
+# %% template="8"
+# The network: a U-Net that corrects the row-wise interpolation of the gaps; observed pixels are put back.
+from mri_inpaint.model import ConvBlock, InpaintNet, count_parameters
+
+helpers.show_code(ConvBlock, InpaintNet.forward, InpaintNet._fill)
+network = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers)
+print(f"InpaintNet: U-Net with {cfg.train.num_pool_layers} poolings, {cfg.train.chans} channels at full "
+      f"resolution, {count_parameters(network):,} parameters")
 
 # %% [markdown]
-# ## Question 3 (50%)
-#
-# > *Design and train a network that recovers the missing lines. Show 10 test images with the lines filled in, save
-# > them as `test_set_nogaps.npy`, and explain the architecture and your choices in a paragraph.*
-#
-# **The network.** A U-Net (Ronneberger et al., 2015) refines the row-wise linear interpolation of the gaps: it sees
-# three channels — the corrupted image, the mask and the interpolation — and predicts a correction to the
-# interpolation. Its last layer starts at zero, so training starts from a sensible fill. The output is clamped to
-# [0, 1] and every observed pixel is put back (hard data consistency), so observed pixels come back bit-identical.
-# When filling (not in training), the image is also filled in windows shifted by 1, 2 and 3 pixels against the
-# U-Net's pooling grid and the fills are averaged (test-time augmentation).
+# **Training.** The loss is the mean absolute error on the missing pixels only, with AdamW, a short warm-up and a
+# cosine decay of the learning rate. After each epoch the network is validated on the held-out pairs, and also
+# scored on the real test images by the label-free check of the next section. Checkpoints are written every epoch,
+# so rerunning the cell after an interruption continues the run. One training step:
 
 # %%
-from mri_inpaint.baselines import row_interpolate
-from mri_inpaint.model import ConvBlock, InpaintNet, UNet, count_parameters
-
-helpers.show_code(ConvBlock, UNet, InpaintNet, row_interpolate)
-network = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers,
-                     test_time_shifts=cfg.train.test_time_shifts)
-print(f"InpaintNet(chans={cfg.train.chans}, num_pool_layers={cfg.train.num_pool_layers}, "
-      f"test_time_shifts={cfg.train.test_time_shifts}): {count_parameters(network):,} trainable parameters")
-
-# %% [markdown]
-# **Training.** The loss is the mean absolute error on the missing pixels only; AdamW with a linear warm-up and cosine
-# decay; validation on the held-out pairs after every epoch. After each epoch the network is also scored on the real
-# test images by the label-free check explained below (`real_check_psnr`). Checkpoints are written every epoch, so
-# re-running the cell after an interruption continues the run. The training step and loss:
-
-# %%
-from mri_inpaint.losses import masked_l1
 from mri_inpaint.train import train_step
 
-helpers.show_code(masked_l1, train_step)
-
-# %%
-t0 = time.perf_counter()
+helpers.show_code(train_step)
 model, state = pipeline.train_or_resume(cfg, train_images, test, paths, progress=False)
-train_minutes = (time.perf_counter() - t0) / 60
 history = state["history"]
 helpers.show_markdown(helpers.markdown_table(
-    history, {"epoch": "epoch", "train_l1_gaps": "train L1 (gaps)", "val_psnr_gaps": "val PSNR gaps (dB)",
-              "val_ssim_image": "val SSIM image", "real_check_psnr": "real-image check (dB)",
-              "images_per_s": "images/s", "seconds": "s"},
-    {"train_l1_gaps": ".4f", "val_psnr_gaps": ".2f", "val_ssim_image": ".4f", "real_check_psnr": ".2f",
-     "images_per_s": ".0f", "seconds": ".0f"}))
+    history, {"epoch": "epoch", "lr": "learning rate at the end", "train_l1_gaps": "train L1 (gaps)",
+              "val_psnr_gaps": "val PSNR gaps (dB)", "val_ssim_gaps": "val SSIM gaps",
+              "real_check_psnr": "real-image check (dB)", "seconds": "seconds"},
+    {"lr": ".2g", "train_l1_gaps": ".4f", "val_psnr_gaps": ".2f", "val_ssim_gaps": ".4f", "real_check_psnr": ".2f",
+     "seconds": ".0f"}))
 helpers.show(helpers.training_curves(history), "q3_training_curves.png")
+gain = history[-1]["val_psnr_gaps"] - history[-2]["val_psnr_gaps"] if len(history) > 1 else float("nan")
+print(f"last epoch: validation PSNR on the gaps {gain:+.2f} dB over the epoch before; "
+      f"{sum(r['seconds'] for r in history) / 60:.1f} minutes of training")
 
 # %% [markdown]
-# **Judging on the real images without labels.** Held-out images from the training source flatter a network trained
-# on that source. The test images have no labels, but half their pixels are known: translating the mask by half a
-# stripe period (2 px) hides observed pixels. Each test image is filled, re-masked with the translated mask, filled
-# again, and the second fill is scored on the hidden *observed* pixels, whose true values we know (the idea of
-# hiding observed pixels follows Noise2Self, Batson & Royer, 2019). Any method can be scored this way.
-#
-# **Adapting to the real images.** The same construction gives training pairs whose targets are real pixels: a
-# pseudo-filled test image is re-masked with a translated mask and the network learns to restore the hidden observed
-# pixels; synthetic pairs with the exact mask are mixed in to keep the real task anchored:
+# **Evidence on a head the network never saw.** Every test image shows a person the network never saw, through the
+# exact test mask, and the final fill may adapt to those images without labels. The same situation is rebuilt where
+# the truth is known: 100 slices of the ROBEX head, which training never drew from, are corrupted with the exact
+# test mask. On them the network is *self-trained* exactly as on the test images (below), and each step the final
+# fill could use is scored on the gaps against the truth: the trained network, self-training, and the
+# *shift-averaged* fill (the image filled in four windows shifted against the U-Net's pooling grid, averaged).
+# The fill with the best PSNR on the gaps is the one applied to the test images.
 
 # %%
-from mri_inpaint.adapt import check_with, self_train, self_training_batch
+from mri_inpaint.evaluate import format_table
 
-helpers.show_code(check_with, self_training_batch, self_train)
-
-# %% [markdown]
-# A check of the adaptation that never scores pixels it trained on: adapt a copy of the network on one half of the
-# test images, check it on the other half, and the other way round (cross-fitting). Then a copy is adapted on all
-# 100 test images. The final network averages the three adapted networks' fills (an ensemble: each network's
-# errors are partly its own, so the average is closer to the truth than any one of them).
-
-# %%
-from mri_inpaint.adapt import cross_fit
-
-helpers.show_code(cross_fit, pipeline.adapt_to_test_images)
 anchors = pipeline.anchor_images(train_images, cfg.adapt)
-t0 = time.perf_counter()
-final, cross = pipeline.adapt_to_test_images(cfg, model, test, anchors, paths, progress=False)
-adapt_minutes = (time.perf_counter() - t0) / 60
-print(f"real-image check, cross-fitted: {cross['before']['psnr']:.2f} dB before adaptation -> "
-      f"{cross['after']['psnr']:.2f} dB after ({cfg.adapt.steps} steps; {adapt_minutes:.1f} min for "
-      f"{cfg.adapt.folds} folds and the final adaptation)")
+held_out, choice = pipeline.held_out_evidence(cfg, model, test.mask, anchors, progress=False)
+helpers.show_markdown(f"**{cfg.data.held_out_images} slices of the {cfg.data.held_out_head} head (never trained "
+                      "on), exact test mask**\n\n" + format_table(held_out))
+print(f"the best fill on the held-out head: {choice['fill']}")
 
 # %% [markdown]
-# **Evaluation.** Held-out images from the training images' source (a seed never used for training), corrupted with
-# the exact test mask: PSNR and SSIM (Wang et al., 2004) on the missing pixels ("gaps") and on the whole image,
-# against the gaps left at zero, row-wise linear interpolation and biharmonic inpainting (scikit-image). Then the
-# label-free check on the real test images (for the adapted network it is in-sample: it was trained on those
-# pixels; the cross-fitted figure above is the honest one). These held-out images are slices of the very heads the
-# network trained on, and flatter it; the shift-averaged fill and the ensemble were chosen for heads it never saw
-# (the test images' situation), and on these familiar heads they cost some PSNR: the README's leave-one-head-out
-# and adaptation tables measure both sides.
+# **Self-training on the test images, and the label-free check.** The test images have no labels, but half their
+# pixels are known. Translating the mask sideways by 2 px (half a stripe period) hides observed pixels: a test image
+# is filled, re-masked with the translated mask and filled again, and the second fill is scored on the hidden
+# observed pixels, whose true values are known (the idea follows Noise2Self, Batson & Royer 2019). The same
+# construction gives training pairs with real targets, so the network can learn from the test images' own
+# observed pixels, with synthetic pairs mixed in to keep it anchored to the real task. To check that honestly the
+# test images are split in two halves: a copy adapted on one half is checked on the other, and the other way round
+# (cross-fitting). Then a copy adapted on all 100 test images is made.
 
 # %%
-scores = pipeline.evaluate(cfg, paths, {"U-Net, trained": model, "U-Net, adapted (final)": final}, test)
-from mri_inpaint.evaluate import format_check_table, format_table
+from mri_inpaint.adapt import self_training_batch
+from mri_inpaint.evaluate import check_methods, format_check_table, methods_table
+from mri_inpaint.model import with_shifts
 
-helpers.show_markdown(f"**Held-out images ({cfg.data.eval_images}), exact test mask**\n\n"
-                      + format_table(scores["held_out"]))
-helpers.show_markdown("**Label-free check on the real test images**\n\n" + format_check_table(scores["real_check"]))
+helpers.show_code(self_training_batch)
+adapted, cross = pipeline.adapt_to_test_images(cfg, model, test, anchors, paths, progress=False)
+final = with_shifts(adapted if choice["self_train"] else model, choice["test_time_shifts"])
+scores = {"real_check": check_methods(test.images, test.mask,
+                                     methods_table({"U-Net, trained": model, "U-Net, final fill": final}))}
+print(f"cross-fitted check on the test images: {cross['before']['psnr']:.2f} dB trained -> "
+      f"{cross['after']['psnr']:.2f} dB self-trained (each half checked by a copy that never saw it)")
+helpers.show_markdown("**Label-free check on the 100 test images** (the final fill's row is in-sample when it is "
+                      "self-trained: it learnt from these pixels)\n\n" + format_check_table(scores["real_check"]))
 
 # %% [markdown]
-# **Filling the test set.** The adapted network fills the 100 test images; the file is written atomically, read back
-# and verified (same shape and order as the input, observed pixels identical, finite, in [0, 1]).
+# **Filling the test set.** The final fill is written to `test_set_nogaps.npy` atomically, read back and verified:
+# same shape and order as `test_set.npy`, every observed pixel identical, finite, in [0, 1].
 
 # %%
-from mri_inpaint.evaluate import fill_statistics
-
 out_path = pipeline.output_path(paths, test)
 filled = pipeline.fill_and_write(final, test, out_path, keep_previous_in=paths.run_dir)
 written = np.load(out_path)
 observed = ~np.broadcast_to(test.mask, written.shape)
-print(f"{out_path}: {written.shape} {written.dtype}; observed pixels identical to the input: "
-      f"{np.array_equal(written[observed], test.images[observed])}; range [{written.min():.3f}, {written.max():.3f}]")
-stats = fill_statistics(filled, test.mask)
-print(f"filled gap pixels that are exactly 0: {stats['gap_zero_share']:.2%} (observed pixels: "
-      f"{stats['observed_zero_share']:.2%}); background level in the gaps {stats['background_gap_mean']:.4f}, "
-      f"in the observed pixels {stats['background_observed_mean']:.4f}")
-helpers.show(helpers.fill_panels(test.images, filled, test.mask, n=10), "q3_test_filled.png")
-weights_path = pipeline.export_final(cfg, final, state, {**scores, "cross_fitted_check": cross}, paths)
-print(f"the trained network of this run is kept as {weights_path}")
+print(f"{out_path}: {written.shape} {written.dtype}; observed pixels identical to test_set.npy: "
+      f"{np.array_equal(written[observed], test.images[observed])}; values in [{written.min():.3f}, {written.max():.3f}]")
+helpers.show(helpers.labelled_rows({"test image": test.images, "filled": filled},
+                                   suptitle=f"the first 10 test images and their fills ({choice['fill']})"),
+             "q3_test_filled.png")
+weights = pipeline.export_final(cfg, final, state, {**scores, "held_out_head": held_out, "fill_choice": choice,
+                                                    "cross_fitted_check": cross}, paths)
+print(f"this run's network is kept as {weights}")
 
 # %% [markdown]
-# **Architecture and choices.** The paragraph below is written by the next cell so that every number in it comes
-# from this run.
-
-# %%
-rows = {r["method"]: r for r in scores["held_out"]}
-checks = {r["method"]: r for r in scores["real_check"]}
-gain = rows["U-Net, adapted (final)"]["psnr_gaps"] - rows["biharmonic"]["psnr_gaps"]
-helpers.show_markdown(f"""
-The gaps are narrow: every missing pixel has observed neighbours one or two pixels away in its own row, so row-wise
-linear interpolation is already a fair answer, and the network's job is to correct it where edges cross the
-stripes, where anatomy curves and where texture continues. A U-Net suits this: its encoder gathers context across
-several stripes while the skip connections hand the decoder the pixel-exact detail beside each gap. It receives
-the corrupted image, the mask and the row-wise interpolation, and predicts only a correction on the missing pixels,
-with the output layer initialised at zero so that training starts from the interpolation rather than from noise;
-hard data consistency returns every observed pixel unchanged, and the L1 loss is taken on the gaps alone, where the
-answer is unknown. GroupNorm keeps training stable at small batches. The size is deliberately modest —
-{cfg.train.num_pool_layers} poolings, {cfg.train.chans} channels at full resolution,
-{count_parameters(network):,} parameters — because the real risk is not capacity but generalisation from the
-training images to the test images: a larger receptive field learns the training heads better and the real images
-no better. It trained for {cfg.train.epochs} epochs over {len(train_loader.dataset):,} images (AdamW, peak learning
-rate {cfg.train.lr:g}, warm-up then cosine decay, batches of {cfg.train.batch_size}, the mask translated at random
-{cfg.train.shift_prob:.0%} of the time) in {train_minutes:.1f} minutes on {device.type.upper()}. Two cheap
-averages sharpen the answer: each fill is the mean over {cfg.train.test_time_shifts} shifts of the U-Net's pooling
-grid, and the final fill is the mean of the {len(getattr(final, "members", [final]))} networks adapted to the test
-images (on all of them, and on each half of the cross-fitting). On held-out images
-with the exact test mask the final network reaches {rows['U-Net, adapted (final)']['psnr_gaps']:.2f} dB PSNR on the
-gaps against {rows['biharmonic']['psnr_gaps']:.2f} dB for biharmonic inpainting ({gain:+.2f} dB) and
-{rows['row-wise linear']['psnr_gaps']:.2f} dB for row-wise interpolation, with whole-image SSIM
-{rows['U-Net, adapted (final)']['ssim_image']:.3f}. Those images come from the training source and flatter the
-network, so the choices were also judged on the real test images by the label-free check, where biharmonic
-inpainting scores {checks['biharmonic']['psnr']:.2f} dB and the trained network
-{checks['U-Net, trained']['psnr']:.2f} dB; {cfg.adapt.steps} steps of self-training on the test images' own
-observed pixels then raise the cross-fitted check from {cross['before']['psnr']:.2f} to
-{cross['after']['psnr']:.2f} dB. The check shares the self-training's construction and over-states its gain, so
-the project also measures adaptation on labelled stand-ins for the test images (`README.md`).
-""")
+# **Architecture and choices.** (written after the run)
 
 # %% [markdown]
-# ### References
-# Every source, with links, is listed in `References.md`; those used here:
-# - O. Ronneberger, P. Fischer, T. Brox. *U-Net: Convolutional networks for biomedical image segmentation.* MICCAI
-#   2015. https://arxiv.org/abs/1505.04597
-# - Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli. *Image quality assessment: from error visibility to
-#   structural similarity.* IEEE TIP 13(4), 2004. https://doi.org/10.1109/TIP.2003.819861
-# - J. Batson, L. Royer. *Noise2Self: Blind denoising by self-supervision.* ICML 2019. https://arxiv.org/abs/1901.11365
-# - I. Loshchilov, F. Hutter. *Decoupled weight decay regularization* (AdamW). ICLR 2019. https://arxiv.org/abs/1711.05101
-# - Y. Wu, K. He. *Group normalization.* ECCV 2018. https://arxiv.org/abs/1803.08494
-# - S. van der Walt et al. *scikit-image: image processing in Python.* PeerJ 2, e453, 2014 (biharmonic inpainting,
-#   SSIM). https://doi.org/10.7717/peerj.453
-# - The embedded heads (Colin27 and others) and their packages and licences: `README.md` and `References.md`.
+# **References** (with links in `References.md`): Ronneberger, Fischer & Brox, *U-Net*, MICCAI 2015; Batson &
+# Royer, *Noise2Self*, ICML 2019; Loshchilov & Hutter, *AdamW*, ICLR 2019; Wu & He, *Group normalization*, ECCV
+# 2018; Wang et al., *SSIM*, IEEE TIP 2004; van der Walt et al., *scikit-image*, PeerJ 2014 (biharmonic
+# inpainting); the embedded heads and their licences are listed there too.
+
+# %% [markdown] template="9"

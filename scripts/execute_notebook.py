@@ -5,6 +5,7 @@
 With ``--out`` the executed copy goes there and the input file is left untouched.
 """
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -21,11 +22,13 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
     nb = nbformat.read(args.notebook, as_version=4)
+    metadata = copy.deepcopy(nb.metadata)
     client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT)}})
     client.execute()
     for cell in nb.cells:  # keep outputs, drop volatile metadata (like Pyro's `make scrub`)
         cell.metadata.pop("execution", None)
+    nb.metadata = metadata  # the template's notebook metadata, unchanged by the kernel
     nbformat.write(nb, args.out or args.notebook)
     print(f"executed {args.notebook} -> {args.out or args.notebook}")
     return 0

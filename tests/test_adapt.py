@@ -1,36 +1,12 @@
-"""The label-free real-image check and self-training."""
+"""Self-training on the real images' observed pixels, its pair makers, and cross-fitting."""
 import numpy as np
 import pytest
 import torch
 
-from mri_inpaint.adapt import (AdaptConfig, check_with, cross_fit, cross_fitted_check, self_train,
-                               self_training_batch, shift_images, splitting_batch, supervised_fine_tune,
-                               warped_self_training_batch)
-from mri_inpaint.baselines import row_interpolate_np, zero_fill
-from mri_inpaint.masks import corrupt
+from mri_inpaint.adapt import (REAL_PAIRS, AdaptConfig, cross_fit, cross_fitted_check, self_train,
+                               self_training_batch, shift_images, splitting_batch, warped_self_training_batch)
+from mri_inpaint.config import ADAPT_METHODS
 from mri_inpaint.model import InpaintNet
-
-
-def test_check_scores_hidden_observed_pixels_only(clean_images, mask):
-    images = corrupt(clean_images, mask)
-    oracle = check_with(lambda x, m: clean_images.copy(), images, mask)  # knows every true pixel
-    assert oracle["psnr"] >= 99  # capped perfect score
-    assert oracle["hidden_pixels"] == int((np.roll(mask, 2, axis=1) & ~mask).sum())
-
-    def wrong_on_hidden_only(x, m):  # perfect except on pixels the check hides
-        out = clean_images.copy()
-        hidden = np.roll(mask, 2, axis=1) & ~mask
-        out[..., hidden] = 0.5 if m is not mask else out[..., hidden]
-        return out
-    assert check_with(wrong_on_hidden_only, images, mask)["psnr"] < 30
-
-
-def test_check_ranks_interpolation_above_zero_fill(clean_images, mask):
-    images = corrupt(clean_images, mask)
-    better = check_with(row_interpolate_np, images, mask)
-    worse = check_with(zero_fill, images, mask)
-    assert better["psnr"] > worse["psnr"] + 5
-    assert better["mae"] < worse["mae"]
 
 
 def test_self_training_batch_targets_are_real_observed_pixels(corrupted_images, mask):
@@ -56,24 +32,6 @@ def test_self_train_returns_adapted_copy(corrupted_images, clean_images, mask):
     out = adapted(torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask))
     observed = ~torch.from_numpy(mask).expand_as(out)
     assert torch.equal(out[observed], torch.from_numpy(corrupted_images[:2])[observed])
-
-
-def test_supervised_fine_tune_learns_the_gaps_of_its_images_and_leaves_the_original(clean_images, mask):
-    torch.manual_seed(0)
-    model = InpaintNet(chans=8, num_pool_layers=2)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    labelled = clean_images[:8].copy()
-    labelled[..., mask] = 0.9  # a truth under the gaps that no interpolation of the observed pixels gives
-    x, m = torch.from_numpy(corrupt(labelled, mask)), torch.from_numpy(mask)
-
-    def gap_error(net):
-        with torch.no_grad():
-            return float((net(x, m) - torch.from_numpy(labelled))[..., m].abs().mean())
-    tuned = supervised_fine_tune(model, labelled, mask, labelled, AdaptConfig(steps=40, batch_size=4, lr=3e-3))
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert gap_error(tuned) < 0.5 * gap_error(model)
-    out = tuned(x, m)
-    assert torch.equal(out[..., ~m], x[..., ~m])  # observed pixels pass through
 
 
 def test_zero_steps_leave_the_model_as_it_was(corrupted_images, clean_images, mask):
@@ -134,6 +92,24 @@ def test_other_adaptation_losses_train_and_keep_observed_pixels(corrupted_images
     out = adapted(torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask))
     observed = ~torch.from_numpy(mask).expand_as(out)
     assert torch.equal(out[observed], torch.from_numpy(corrupted_images[:2])[observed])
+
+
+def test_every_configurable_method_has_a_pair_maker():
+    assert tuple(REAL_PAIRS) == ADAPT_METHODS
+    assert [name for name, pairs in REAL_PAIRS.items() if pairs.uses_pseudo] == ["pseudo", "warp"]
+
+
+def test_warp_pairs_replace_the_second_half_of_the_pseudo_pairs(corrupted_images, mask):
+    real = torch.from_numpy(corrupted_images[:6])
+    pseudo = real + 0.25
+    cfg = AdaptConfig(method="warp")
+    plain = REAL_PAIRS["pseudo"].make(pseudo, real, mask, np.random.default_rng(0), torch.Generator().manual_seed(0), cfg)
+    mixed = REAL_PAIRS["warp"].make(pseudo, real, mask, np.random.default_rng(0), torch.Generator().manual_seed(0), cfg)
+    for a, b in zip(plain, mixed):
+        assert torch.equal(a[:3], b[:3])  # the first half: the translated-mask pairs, unchanged
+    exact = torch.from_numpy(mask).float()
+    assert all(torch.equal(m[0], exact) for m in mixed[1][3:])  # the second half: the exact mask (warped pairs)
+    assert not any(torch.equal(m[0], exact) for m in plain[1][3:])
 
 
 def test_unknown_method_is_refused(corrupted_images, clean_images, mask):

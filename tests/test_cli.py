@@ -15,8 +15,9 @@ import pytest
 import torch
 
 from mri_inpaint.checkpoint import load_checkpoint, write_weights
-from mri_inpaint.cli import build_parser, config_from_args, main
-from mri_inpaint.config import AdaptConfig, Paths, TrainConfig, field_help, preset
+from mri_inpaint.cli import build_parser, config_from_args, field_help, main
+from mri_inpaint.config import AdaptConfig, TrainConfig, preset
+from mri_inpaint.paths import Paths
 from mri_inpaint.model import InpaintNet
 
 
@@ -207,7 +208,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     """No test set anywhere: `run` says so, works on a demo input, and writes verified outputs."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MRI_TEST_SET", raising=False)
-    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: tmp_path)
+    monkeypatch.setattr("mri_inpaint.paths.project_root", lambda: tmp_path)
     run_dir = tmp_path / "run"
     args = ["run", "-q", "--run-dir", str(run_dir), "--data-dir", str(tmp_path / "data"), "--chans", "8",
             "--num-pool-layers", "2", "--num-images", "40", "--batch-size", "8", "--epochs", "1",
@@ -264,7 +265,8 @@ def test_unknown_preset_is_refused(capsys):
 
 
 def test_info_reports_the_training_cache(tmp_path, test_set_file, capsys):
-    from mri_inpaint.config import Paths, with_overrides
+    from mri_inpaint.config import with_overrides
+    from mri_inpaint.paths import Paths
     from mri_inpaint.pipeline import training_images
 
     args = ["info", "--test-set", str(test_set_file), "--data-dir", str(tmp_path), "--source", "anatomy",

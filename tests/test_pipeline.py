@@ -5,17 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from mri_inpaint.config import AdaptConfig, Paths, preset, with_overrides
+from mri_inpaint.config import AdaptConfig, preset, with_overrides
 from mri_inpaint.model import InpaintEnsemble, InpaintNet
-from mri_inpaint.pipeline import (TestInputs, adapt_to_test_images, anchor_images, demo_inputs, fill_and_write,
-                                  image_source, output_path)
+from mri_inpaint.paths import Paths
+from mri_inpaint.pipeline import (TestInputs, adapt_to_test_images, anchor_images, check_network, demo_inputs,
+                                  fill_and_write, image_source, output_path, train_or_resume)
 
 
-def test_image_source_selects_embedded_heads():
-    cfg = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27, robex"})
-    assert image_source(cfg.data, Paths.default()).head_names == ("colin27", "robex")
+def test_image_source_selects_embedded_heads_and_never_the_held_out_one():
+    cfg = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27, itk", "held_out_head": ""})
+    assert image_source(cfg.data, Paths.default()).head_names == ("colin27", "itk")
     everything = image_source(with_overrides(preset(), data={"source": "anatomy"}).data, Paths.default())
     assert len(everything.head_names) >= 3
+    assert preset().data.held_out_head not in everything.head_names
+    named = with_overrides(preset(), data={"source": "anatomy", "heads": "colin27,robex", "held_out_head": "robex"})
+    assert image_source(named.data, Paths.default()).head_names == ("colin27",)
 
 
 def test_anchor_images_are_the_first_training_images():
@@ -45,13 +49,54 @@ def test_fill_and_write_keeps_the_previous_output(tmp_path, corrupted_images, ma
     assert np.array_equal(filled[observed], corrupted_images[:4][observed])
 
 
+def test_fill_and_write_can_refuse_an_existing_output_and_keep_a_flat_layout(tmp_path, corrupted_images, mask):
+    test = TestInputs(corrupted_images[:3], mask, tmp_path / "test_set.npy")
+    out = tmp_path / "out.npy"
+    torch.manual_seed(0)
+    filled = fill_and_write(InpaintNet(chans=8), test, out, squeeze=True)
+    assert filled.shape == (3, 64, 64) and np.array_equal(np.load(out), filled)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        fill_and_write(InpaintNet(chans=8), test, out, overwrite=False)
+
+
+def test_check_network_is_the_label_free_check_of_the_test_images(corrupted_images, mask):
+    from mri_inpaint.check import real_image_check
+
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8)
+    test = TestInputs(corrupted_images[:4], mask, None)
+    assert check_network(model, test) == real_image_check(model, corrupted_images[:4], mask)
+
+
+def test_train_or_resume_uses_the_state_train_returns(tmp_path, clean_images, corrupted_images, mask, monkeypatch):
+    import mri_inpaint.checkpoint as checkpoint_mod
+
+    cfg = with_overrides(preset("smoke"), train={"epochs": 2}, device="cpu")
+    paths = Paths.default(tmp_path)
+    test = TestInputs(corrupted_images[:4], mask, tmp_path / "test_set.npy")
+    loads = []
+    real_load = checkpoint_mod.load_checkpoint
+    monkeypatch.setattr(checkpoint_mod, "load_checkpoint", lambda path, **kw: loads.append(path) or real_load(path, **kw))
+    model, state = train_or_resume(cfg, clean_images, test, paths, progress=False)
+    scores = [row["val_psnr_gaps"] for row in state["history"]]
+    assert len(scores) == 2 and all("real_check_psnr" in row for row in state["history"])
+    best = real_load(paths.run_dir / "best.pt")
+    assert best["history"][-1]["epoch"] == 1 + scores.index(max(scores))  # the best epoch's weights come back
+    x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
+    with torch.no_grad():
+        from mri_inpaint.checkpoint import build_model
+        assert torch.equal(model(x, m), build_model(best)(x, m))
+    assert paths.run_dir / "last.pt" not in loads  # the history comes from train(), not from disk
+    assert loads == ([] if scores[-1] == max(scores) else [paths.run_dir / "best.pt"])
+
+
 def test_unknown_settings_are_refused():
     with pytest.raises(ValueError, match="unknown train setting"):
         with_overrides(preset(), train={"epoch": 3})
 
 
 def test_adaptation_ensembles_the_folds_and_is_reused(tmp_path, corrupted_images, clean_images, mask, monkeypatch):
-    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2})
+    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2, "ensemble": True})
     paths = Paths.default(tmp_path)
     test = TestInputs(corrupted_images[:6], mask, tmp_path / "test_set.npy")
     torch.manual_seed(0)

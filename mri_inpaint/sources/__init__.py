@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .anatomy import AnatomyParams, AnatomySource
 from .base import ImageSource, minmax_normalise
-from .course import CourseSource, course_generator_available
+from .course import CourseSource, as_image_batch, course_generator_available
 
 SOURCE_NAMES = ("auto", "anatomy", "course")
 
@@ -24,5 +24,5 @@ def get_source(name: str = "auto", **course_kwargs) -> ImageSource:
     raise ValueError(f"unknown image source {name!r}: choose one of {', '.join(SOURCE_NAMES)}")
 
 
-__all__ = ["AnatomyParams", "AnatomySource", "CourseSource", "ImageSource", "SOURCE_NAMES",
+__all__ = ["AnatomyParams", "AnatomySource", "CourseSource", "as_image_batch", "ImageSource", "SOURCE_NAMES",
            "course_generator_available", "get_source", "minmax_normalise"]

