@@ -234,8 +234,8 @@ class ImageCache:
         if not (building and self.overwrite):
             raise ValueError(
                 f"the image cache at {self.root} does not match the settings asked for: {what}. "
-                "Nothing was changed. Use another cache folder, or pass overwrite=True "
-                "(CLI: --overwrite) to delete these chunks and regenerate them.")
+                f"Nothing was changed. Delete {self.root} to rebuild it, or use another cache folder "
+                "(--data-dir), or pass overwrite=True from Python.")
         logger.warning("image cache at %s: %s; overwrite=True, deleting its chunks", self.root, what)
         self._wipe()
         return {}

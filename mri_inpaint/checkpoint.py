@@ -10,6 +10,7 @@ state. Weights files are checkpoints without ``"resume"`` (a few MB).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -48,11 +49,16 @@ def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
     if not path.exists():
         raise FileNotFoundError(f"weights file {path} not found: train first (python -m mri_inpaint train) "
                                 "or pass --weights PATH")
+    if path.is_dir():
+        raise ValueError(f"weights path {path} is a directory, expected a .pt file")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"cannot read weights file {path}: permission denied; check its permissions")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupted, truncated, or not a torch file
-        raise ValueError(f"could not read weights file {path} ({type(exc).__name__}: {exc}); "
-                         "it is corrupted or not a checkpoint of this project - retrain or restore it") from exc
+        # torch's own message spans lines and suggests weights_only=False (unsafe): say it in one line
+        raise ValueError(f"could not read weights file {path} ({type(exc).__name__}): it is corrupted, truncated "
+                         "or not a checkpoint of this project; restore it, retrain, or use another file") from exc
     if not isinstance(state, dict) or "model" not in state or "model_args" not in state:
         raise ValueError(f"{path} is not a checkpoint of this project (expected keys 'model' and 'model_args')")
     for key, empty in (("config", {}), ("history", []), ("metrics", {})):

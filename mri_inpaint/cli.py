@@ -11,6 +11,7 @@ import inspect
 import io
 import json
 import logging
+import os
 import sys
 import tokenize
 from dataclasses import fields
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PRESETS, AdaptConfig, DataConfig, TrainConfig, preset
+from .config import FINAL_PRESETS, PRESETS, AdaptConfig, DataConfig, TrainConfig, preset, preset_run_name
 from .paths import DEFAULT_WEIGHTS, Paths
 
 log = logging.getLogger("mri_inpaint")
@@ -84,7 +85,8 @@ def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, devi
         parser.add_argument("--device", dest="device", default=None,
                             help="'auto' (CUDA if available), 'cpu' or 'cuda' (default: auto)")
     parser.add_argument("--preset", choices=tuple(PRESETS), default="full",
-                        help="named settings the flags above start from ('smoke': a seconds-long run)")
+                        help="named settings the flags above start from ('smoke': a seconds-long run); each "
+                             "preset has its own run folder (runs/main for full, runs/preset-NAME otherwise)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -99,15 +101,27 @@ def config_from_args(args: argparse.Namespace):
         section, name = key.split(".", 1)
         overrides.setdefault(section, {})[name] = value
     if getattr(args, "device", None):
+        from .utils import pick_device
+
+        pick_device(args.device)  # an unknown device is reported now, not after the images are built
         overrides["device"] = args.device
     return with_overrides(cfg, **overrides)
 
 
 def paths_from_args(args: argparse.Namespace) -> Paths:
-    paths = Paths.default()
+    """The default paths with the flags given applied.
+
+    Each preset has its own run folder; a preset not in ``FINAL_PRESETS`` (``smoke``) writes
+    its fill into that folder, never over the deliverable.
+    """
+    name = getattr(args, "preset", "full")
+    paths = Paths.default(run_name=preset_run_name(name))
     changes = {k: getattr(args, k) for k in ("data_dir", "run_dir", "output", "figures")
                if getattr(args, k, None) is not None}
-    return paths.replace(**changes)
+    paths = paths.replace(**changes)
+    if name not in FINAL_PRESETS and getattr(args, "output", None) is None:
+        paths = paths.replace(output=paths.run_dir / paths.output.name)
+    return paths
 
 
 def _inputs(args):
@@ -177,11 +191,11 @@ def cmd_train(args) -> int:
 
 def cmd_adapt(args) -> int:
     from .checkpoint import build_model, load_checkpoint
+    from .fill import check_output
     from .pipeline import adapt_to_test_images, anchor_images, check_network, export_final, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists: pass --overwrite to replace it, or choose another --output")
+    check_output(args.output, overwrite=args.overwrite, suffix=".pt")
     test = _inputs(args)
     state = load_checkpoint(args.weights or paths.run_dir / "best.pt")
     model = build_model(state, _device(args))
@@ -229,13 +243,20 @@ def cmd_check(args) -> int:
 
 def cmd_fill(args) -> int:
     from .checkpoint import load_model
+    from .fill import check_output
     from .pipeline import fill_and_write, load_inputs
 
+    device = _device(args)
+    if args.input.is_dir():
+        raise ValueError(f"input {args.input} is a directory: pass a .npy file as --input")
     if not args.input.is_file():
         raise FileNotFoundError(f"input {args.input} not found: check the path passed with --input")
+    if args.output.resolve() == args.input.resolve():
+        raise ValueError(f"refusing to overwrite the input {args.input}: choose another --output")
+    check_output(args.output, overwrite=args.overwrite)  # before any work
     test = load_inputs(args.input, args.mask)  # validates first
     flat = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim == 3  # keep the caller's layout
-    filled = fill_and_write(load_model(args.weights, _device(args)), test, args.output, overwrite=args.overwrite,
+    filled = fill_and_write(load_model(args.weights, device), test, args.output, overwrite=args.overwrite,
                             squeeze=flat)
     print(f"filled {len(filled)} images ({int(test.mask.sum())} missing pixels each) -> {args.output} (verified)")
     return 0
@@ -243,9 +264,14 @@ def cmd_fill(args) -> int:
 
 def cmd_run(args) -> int:
     from .evaluate import format_check_table, format_table
-    from .pipeline import demo_inputs, run
+    from .fill import check_output
+    from .pipeline import demo_inputs, output_path, run
 
     cfg, paths = config_from_args(args), paths_from_args(args)
+    deliverable = Paths.default().output
+    if args.preset not in FINAL_PRESETS and paths.output.absolute() == deliverable.absolute():
+        raise ValueError(f"the {args.preset} preset never writes the deliverable {deliverable}: "
+                         "leave out --output (its fill goes to its run folder) or pass another --output")
     try:
         test = _inputs(args)
     except FileNotFoundError as exc:
@@ -255,11 +281,17 @@ def cmd_run(args) -> int:
         print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask); "
               f"its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
         test, _ = demo_inputs()
-    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet)
+    check_output(output_path(paths, test))  # before hours of training
+    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=args.figures)
+    rows, cross = list(metrics["real_check"]), metrics["cross_fitted_check"]
+    if cross is not None:  # the honest figure: each fold checked by networks adapted on the other folds
+        rows.append({"method": "U-Net, adapted, cross-fitted", **cross["after"]})
     print(format_table(metrics["held_out"]))
-    print(format_check_table(metrics["real_check"]) + "\n(adapted network: in-sample)")
-    print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}); "
-          f"metrics in {paths.run_dir / 'metrics.json'}")
+    print(format_check_table(rows) + "\n(the adapted (final) row is in-sample: it was adapted on these pixels; "
+          "the cross-fitted row is the honest estimate)")
+    note = "" if args.preset in FINAL_PRESETS else f"; the {args.preset} preset never writes {Paths.default().output.name}"
+    print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}){note}; "
+          f"metrics in {paths.run_dir / 'metrics.json'}, figures in {args.figures or paths.run_dir / 'figures'}")
     return 0
 
 
@@ -341,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", cmd_run, "the whole job: images, training, adaptation, evaluation, filling", inputs=True,
                 data_dir=True, run_dir=True)
     p.add_argument("--output", type=Path, help="filled test set .npy (default: test_set_nogaps.npy of the project)")
-    p.add_argument("--figures", type=Path, help="folder for figures (default: figures/ of the project)")
+    p.add_argument("--figures", type=Path, help="folder for the run's figures (default: RUN_DIR/figures)")
     p.add_argument("--export", type=Path, help="also save the final weights (small file) here")
     add_config_flags(p)
 
@@ -351,15 +383,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(exc: BaseException) -> str:
+    """``exc`` as one line: OS errors as "reason: path (hint)", other messages with newlines folded."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        text = f"{exc.strerror}: {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        text += " (check that path and its permissions, or choose another one)"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (errors: one line on stderr, status 2)."""
+    """Entry point; returns the exit status (errors: one line on stderr, status 2, no traceback).
+
+    An unexpected error is reported the same way; set ``MRI_INPAINT_TRACEBACK=1`` to see its traceback.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, ImportError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, ImportError, RuntimeError) as exc:
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("MRI_INPAINT_TRACEBACK"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {error_line(exc)} (set MRI_INPAINT_TRACEBACK=1 for the "
+              "traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again (with --resume for train) to continue", file=sys.stderr)

@@ -101,6 +101,18 @@ def _gpu() -> Config:
 PRESETS = {"full": Config, "gpu": _gpu, "smoke": _smoke}
 
 
+#: Presets whose fill is the deliverable; the others (``smoke``) write theirs into their run folder.
+FINAL_PRESETS = ("full", "gpu")
+
+
+def preset_run_name(name: str) -> str:
+    """The ``runs/`` sub-folder of a preset's runs: ``main`` for ``full``, ``preset-<name>`` otherwise.
+
+    One folder per preset, so a smoke network never meets (or blocks) a full run.
+    """
+    return "main" if name == "full" else f"preset-{name}"
+
+
 def preset(name: str = "full") -> Config:
     """A fresh :class:`Config` for the preset ``name``."""
     if name not in PRESETS:

@@ -102,6 +102,8 @@ def _load_npy(path: Path | str, what: str) -> np.ndarray:
         raise ValueError(
             f"{what} file {path} has suffix {path.suffix!r}, expected a .npy file "
             "(save the array with numpy.save)")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"cannot read {what} file {path}: permission denied; check its permissions")
     with open(path, "rb") as fh:
         head = fh.read(len(_NPY_MAGIC))
     if head != _NPY_MAGIC:
@@ -203,10 +205,40 @@ def load_mask(path: Path | str) -> np.ndarray:
     path = Path(path)
     mask = _load_npy(path, "mask")
     try:
-        return validate_mask(mask, (IMAGE_SIZE, IMAGE_SIZE))
+        mask = validate_mask(mask, (IMAGE_SIZE, IMAGE_SIZE))
     except ValueError as err:
         raise ValueError(
             f"mask file {path}: {err}; save a bool (64, 64) array, True = missing") from err
+    check_mask_useful(mask, f"mask file {path}")
+    return mask
+
+
+#: Share of pixels on which a mask may differ from the coursework's stripes before a warning.
+MASK_WARN_DIFFERENCE = 0.1
+
+
+def check_mask_useful(mask: np.ndarray, what: str = "mask") -> None:
+    """Refuse a mask that fills nothing or keeps nothing; warn if it is far from the test images'.
+
+    Args:
+        mask: bool ``(64, 64)``, True = missing.
+        what: how to name the mask in messages.
+
+    Raises:
+        ValueError: no pixel is missing (nothing to fill) or every pixel is (nothing to fill from).
+    """
+    from .masks import DEFAULT_STRIPES, stripe_mask
+
+    if not mask.any():
+        raise ValueError(f"{what} marks no pixel as missing: there is nothing to fill "
+                         "(True = missing; was the mask inverted?)")
+    if mask.all():
+        raise ValueError(f"{what} marks every pixel as missing: no observed pixel is left to fill from "
+                         "(True = missing; was the mask inverted?)")
+    differ = float((mask != stripe_mask(DEFAULT_STRIPES)).mean())
+    if differ > MASK_WARN_DIFFERENCE:
+        logger.warning("%s differs from the test images' stripe mask on %.0f%% of pixels: the networks were "
+                       "trained for that mask, so expect poorer fills", what, 100 * differ)
 
 
 # ---------------------------------------------------------------- summary

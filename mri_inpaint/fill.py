@@ -1,6 +1,7 @@
 """Fill the gaps of corrupted images with a trained network, verify the result, write it safely."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,42 @@ def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -
         raise ValueError("observed pixels changed while filling: data consistency is broken")
 
 
+def check_output(path: Path | str, *, overwrite: bool = True, flag: str = "--output", suffix: str = ".npy") -> Path:
+    """Check, before any work, that ``path`` can be written as a new or replaced ``suffix`` file.
+
+    A symbolic link is refused rather than followed or replaced (a dangling link would
+    otherwise become a file, a live one would write somewhere unexpected).
+
+    Args:
+        flag: the option that named ``path``, for the messages.
+        suffix: the file type expected.
+
+    Raises:
+        ValueError: wrong suffix, a directory, a symbolic link, or a parent that is a file.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        PermissionError: its folder cannot be written.
+    """
+    path = Path(path)
+    if path.suffix != suffix:
+        raise ValueError(f"output {path} must end in {suffix}: choose another {flag}")
+    if path.is_symlink():
+        raise ValueError(f"output {path} is a symbolic link (to {os.readlink(path)}): links are not followed "
+                         f"or replaced; pass the real file as {flag}")
+    if path.is_dir():
+        raise ValueError(f"output {path} is a directory: pass a file path ending in {suffix} as {flag}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or choose another {flag}")
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"output {path} lies under {folder}, which is a file, not a folder: choose another {flag}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write into {folder} (permission denied or read-only): "
+                              f"choose another {flag}")
+    return path
+
+
 def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray, *,
                  input_path: Path | str | None = None, overwrite: bool = True) -> Path:
     """Verify, write to a temporary file, reload and verify it, then rename it onto ``path``.
@@ -85,16 +122,14 @@ def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, ma
         overwrite: allow replacing an existing output file.
 
     Raises:
-        ValueError: the output would replace the input, or fails verification.
+        ValueError: the output would replace the input, fails verification, or fails
+            :func:`check_output`.
         FileExistsError: ``path`` exists and ``overwrite`` is False.
     """
     path = Path(path)
-    if path.suffix != ".npy":
-        raise ValueError(f"output {path} must end in .npy")
     if input_path is not None and path.resolve() == Path(input_path).resolve():
         raise ValueError(f"refusing to overwrite the input {input_path}: choose another --output")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or choose another --output")
+    check_output(path, overwrite=overwrite)
     verify_filled(filled, corrupted, mask)
 
     def _write_and_check(tmp: Path) -> None:

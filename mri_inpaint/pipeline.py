@@ -42,12 +42,16 @@ class TestInputs:
 
 def load_inputs(test_set: Path | str | None = None, mask_path: Path | str | None = None) -> TestInputs:
     """Find and load the test images (see :func:`~mri_inpaint.data.find_test_set`) and their mask."""
-    from .data import find_test_set, load_mask, load_test_set
+    from .data import check_mask_useful, find_test_set, load_mask, load_test_set
     from .masks import infer_mask
 
     path = find_test_set(test_set)
     images = load_test_set(path, require_mask_inference=mask_path is None)
-    mask = load_mask(mask_path) if mask_path else infer_mask(images)
+    if mask_path:
+        mask = load_mask(mask_path)
+    else:
+        mask = infer_mask(images)
+        check_mask_useful(mask, f"the mask inferred from {path}")
     return TestInputs(images, mask, path)
 
 
@@ -278,8 +282,12 @@ def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, e
 
 
 def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = None, progress: bool = True,
-        figures: bool = True) -> dict:
+        figures: bool = True, figures_dir: Path | None = None) -> dict:
     """The whole job: images, training (resumable), adaptation, evaluation, filling, figures.
+
+    Args:
+        figures_dir: folder of the run's figures; default ``paths.run_dir/figures`` (git-ignored,
+            unlike ``paths.figures``, which holds the notebook's committed figures).
 
     Returns:
         the metrics written to ``paths.run_dir/metrics.json`` (plus ``"output"``).
@@ -312,7 +320,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     if figures:
         try:
             from .figures import save_run_figures
-            save_run_figures(state["history"], test.images, filled, test.mask, paths.figures)
+            save_run_figures(state["history"], test.images, filled, test.mask,
+                             figures_dir if figures_dir is not None else paths.run_dir / "figures")
         except ImportError as exc:  # matplotlib missing: figures are optional
             log.warning("figures skipped: %s", exc)
     return metrics

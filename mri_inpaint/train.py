@@ -120,8 +120,9 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
     if resume and last_path.exists():
         state = load_checkpoint(last_path, map_location=device)
         if _architecture(state["model_args"]) != _architecture(model.model_args):
-            raise ValueError(f"{last_path} was trained with {state['model_args']}, not {model.model_args}: "
-                             "choose another --run-dir for a new architecture")
+            raise ValueError(f"{run_dir} holds a network trained with {state['model_args']}, not "
+                             f"{model.model_args}: pass another --run-dir for this configuration, or delete "
+                             f"{run_dir} to retrain there (nothing was changed)")
         model.load_state_dict(state["model"])
         r = state["resume"]
         opt.load_state_dict(r["optimizer"])
@@ -131,7 +132,8 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         torch.set_rng_state(r["rng"]["torch"].cpu())
         train_loader.generator.set_state(r["rng"]["loader"].cpu())
         pairs.set_state(json.loads(r["rng"]["corruption"]))
-        log.info("resumed %s at epoch %d", last_path, start_epoch)
+        log.info("resumed %s: %d of %d epochs done, next is epoch %d", last_path, start_epoch, cfg.epochs,
+                 start_epoch + 1)
     elif resume:
         log.info("no checkpoint in %s: starting a new run", run_dir)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import random
 import tempfile
 from pathlib import Path
@@ -22,8 +23,11 @@ def pick_device(device: str = "auto") -> torch.device:
     """Return CUDA when available and ``device == "auto"``, else the device asked for.
 
     Raises:
-        ValueError: if CUDA is requested but not available.
+        ValueError: the name is not ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, or CUDA is
+            requested but not available.
     """
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(device)):
+        raise ValueError(f"unknown device {device!r}: use --device auto, cpu or cuda (or cuda:N)")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -6,10 +6,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mri_inpaint.data import find_test_set
 from mri_inpaint.masks import DEFAULT_STRIPES, StripeParams, corrupt, stripe_mask
 
-#: The real coursework test set, if this checkout sits beside ``../shared``.
-REAL_TEST_SET = Path(__file__).resolve().parents[1].parent / "shared" / "test_set.npy"
+
+
+def find_real_test_set() -> Path | None:
+    """The real coursework test set, found as the CLI finds it, or None.
+
+    :func:`~mri_inpaint.data.find_test_set`: ``$MRI_TEST_SET``, ``./test_set.npy``,
+    ``../shared/test_set.npy``, then the same two beside the project folder.
+    """
+    try:
+        return find_test_set()
+    except FileNotFoundError:
+        return None
+
+
+#: The real test set, or a path that does not exist (tests needing it skip).
+REAL_TEST_SET = find_real_test_set() or Path("test_set.npy (not found: see mri_inpaint.data.find_test_set)")
 
 
 def make_smooth_images(n: int, shape: tuple[int, int] = (64, 64), seed: int = 0) -> np.ndarray:

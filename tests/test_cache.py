@@ -228,7 +228,7 @@ def test_mismatched_settings_raise_and_leave_files_untouched(tmp_path, source_kw
     with pytest.raises(ValueError, match=match) as info:
         cache.build(source, progress=False)
     assert "another cache folder" in str(info.value) and "overwrite=True" in str(info.value)
-    assert "--overwrite" in str(info.value)
+    assert "--data-dir" in str(info.value) and "--overwrite" not in str(info.value)  # `run` has no --overwrite
     with pytest.raises(ValueError, match=match):
         cache.load()
     assert not cache.is_complete()

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +17,7 @@ import torch
 from mri_inpaint.checkpoint import load_checkpoint, write_weights
 from mri_inpaint.cli import build_parser, config_from_args, field_help, main
 from mri_inpaint.config import AdaptConfig, TrainConfig, preset
+from mri_inpaint.paths import Paths
 from mri_inpaint.model import InpaintNet
 
 
@@ -270,3 +277,205 @@ def test_info_reports_the_training_cache(tmp_path, test_set_file, capsys):
     training_images(cfg, Paths.default().replace(data_dir=tmp_path), progress=False)
     assert main(args) == 0
     assert "(8 images): complete" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- bad inputs: one line, status 2, before any work
+def _flags_named(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+
+
+def _help(command: str, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+def _deny(monkeypatch, path: Path) -> None:
+    """Make ``os.access`` deny ``path`` (chmod does not stop root, who runs CI here)."""
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != path and real(p, mode))
+
+
+def _setup_fill_case(case, tmp_path, monkeypatch, mask, files):
+    """Make the files of one bad ``fill`` call; returns the extra arguments and what the error must say."""
+    out = tmp_path / "out.npy"
+    if case == "output is a directory":
+        out.mkdir()
+        return {"--output": out, "--overwrite": None}, "is a directory"
+    if case == "output under a file":
+        (tmp_path / "afile").write_text("x")
+        return {"--output": tmp_path / "afile" / "out.npy"}, "which is a file, not a folder"
+    if case == "dangling symlink output":
+        out.symlink_to(tmp_path / "nowhere.npy")
+        return {"--output": out, "--overwrite": None}, "is a symbolic link"
+    if case == "output folder not writable":
+        _deny(monkeypatch, tmp_path)
+        return {"--output": tmp_path / "ro" / "out.npy"}, "cannot write into"
+    if case == "output not .npy":
+        return {"--output": tmp_path / "out.txt"}, "must end in .npy"
+    if case == "input unreadable":
+        _deny(monkeypatch, files["--input"])
+        return {}, "permission denied"
+    if case == "input is a directory":
+        (tmp_path / "dir.npy").mkdir()
+        return {"--input": tmp_path / "dir.npy"}, "is a directory"
+    if case == "weights not a torch file":
+        (tmp_path / "w.pt").write_text("not weights\n")
+        return {"--weights": tmp_path / "w.pt"}, "not a checkpoint of this project"
+    if case == "weights unreadable":
+        _deny(monkeypatch, files["--weights"])
+        return {}, "cannot read weights file"
+    if case == "weights is a directory":
+        (tmp_path / "wdir.pt").mkdir()
+        return {"--weights": tmp_path / "wdir.pt"}, "is a directory"
+    if case == "unknown device":
+        return {"--device": "tpu"}, "unknown device 'tpu'"
+    if case in ("mask fills nothing", "mask keeps nothing"):
+        np.save(tmp_path / "m.npy", np.full((64, 64), case == "mask keeps nothing"))
+        return {"--mask": tmp_path / "m.npy"}, "no pixel as missing" if case == "mask fills nothing" else "every pixel"
+    raise AssertionError(case)
+
+
+FILL_CASES = ["output is a directory", "output under a file", "dangling symlink output", "output folder not writable",
+              "output not .npy", "input unreadable", "input is a directory", "weights not a torch file",
+              "weights unreadable", "weights is a directory", "unknown device", "mask fills nothing",
+              "mask keeps nothing"]
+
+
+@pytest.mark.parametrize("case", FILL_CASES)
+def test_fill_bad_input_is_one_line_before_any_work(case, tmp_path, test_set_file, weights_file, mask, monkeypatch,
+                                                    capsys):
+    help_text = _help("fill", capsys)
+    args = {"--input": test_set_file, "--output": tmp_path / "out.npy", "--weights": weights_file, "--device": "cpu"}
+    extra, expected = _setup_fill_case(case, tmp_path, monkeypatch, mask, args)
+    args.update(extra)
+    monkeypatch.setattr("mri_inpaint.fill.predict", lambda *a, **k: pytest.fail("the fill ran before the check"))
+    argv = ["fill", "-q"] + [str(x) for k, v in args.items() for x in ((k,) if v is None else (k, v))]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = _one_line_error(captured.err)
+    assert expected in err and captured.out == ""
+    assert _flags_named(err) <= _flags_named(help_text), err  # every hint names a flag fill has
+    if case == "dangling symlink output":  # refused, and the link is left as it was
+        assert (tmp_path / "out.npy").is_symlink() and not (tmp_path / "nowhere.npy").exists()
+
+
+def test_os_error_while_writing_is_one_line(tmp_path, test_set_file, weights_file, monkeypatch, capsys):
+    def refuse(path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("mri_inpaint.fill.atomic_write", refuse)
+    rc, captured = _fill(["--input", test_set_file, "--output", tmp_path / "o.npy", "--weights", weights_file], capsys)
+    assert rc == 2 and "Permission denied: " in _one_line_error(captured.err) and "o.npy" in captured.err
+
+
+def test_unexpected_error_is_one_line_unless_asked(tmp_path, test_set_file, weights_file, monkeypatch, capsys):
+    monkeypatch.setattr("mri_inpaint.fill.predict", lambda *a, **k: {}["boom"])
+    args = ["--input", test_set_file, "--output", tmp_path / "o.npy", "--weights", weights_file]
+    rc, captured = _fill(args, capsys)
+    assert rc == 2 and "unexpected KeyError" in _one_line_error(captured.err)
+    monkeypatch.setenv("MRI_INPAINT_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        _fill(args, capsys)
+
+
+RUN_CASES = ["corrupt cache manifest", "output is a directory", "output under a file", "unknown device",
+             "smoke onto the deliverable"]
+
+
+@pytest.mark.parametrize("case", RUN_CASES)
+def test_run_bad_input_is_one_line_before_training(case, tmp_path, test_set_file, monkeypatch, capsys):
+    from mri_inpaint.pipeline import image_cache, image_source
+
+    help_text = _help("run", capsys)
+    monkeypatch.setattr("mri_inpaint.pipeline.train_or_resume", lambda *a, **k: pytest.fail("training started"))
+    args = ["run", "-q", "--preset", "smoke", "--source", "anatomy", "--test-set", str(test_set_file),
+            "--data-dir", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run"), "--device", "cpu"]
+    if case == "corrupt cache manifest":
+        cfg = preset("smoke")
+        cfg.data.source = "anatomy"
+        cache = image_cache(image_source(cfg.data, Paths.default()), cfg.data.num_images, cfg.data.image_seed,
+                            tmp_path / "data")
+        cache.root.mkdir(parents=True)
+        (cache.root / "manifest.json").write_text("{not json")
+        expected = "unreadable"
+    elif case == "output is a directory":
+        (tmp_path / "o.npy").mkdir()
+        args += ["--output", str(tmp_path / "o.npy")]
+        expected = "is a directory"
+    elif case == "output under a file":
+        (tmp_path / "f").write_text("")
+        args += ["--output", str(tmp_path / "f" / "o.npy")]
+        expected = "which is a file"
+    elif case == "unknown device":
+        args += ["--device", "tpu"]
+        expected = "unknown device"
+    else:
+        args += ["--output", str(Paths.default().output)]
+        expected = "never writes the deliverable"
+    assert main(args) == 2
+    err = _one_line_error(capsys.readouterr().err)
+    assert expected in err
+    assert _flags_named(err) <= _flags_named(help_text), err  # every hint names a flag run has
+
+
+def test_each_preset_has_its_own_run_folder_and_only_full_targets_the_deliverable():
+    from mri_inpaint.cli import paths_from_args
+
+    full = paths_from_args(build_parser().parse_args(["run"]))
+    smoke = paths_from_args(build_parser().parse_args(["run", "--preset", "smoke"]))
+    assert full.run_dir.name == "main" and full.output == Paths.default().output
+    assert smoke.run_dir.name == "preset-smoke" and smoke.output == smoke.run_dir / "test_set_nogaps.npy"
+
+
+def _tracked_copy(src: Path, dst: Path) -> None:
+    """Copy the tracked files of the checkout ``src`` (as they are now) into a fresh repository ``dst``."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=src, check=True, capture_output=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        if (src / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / name, dst / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):
+        subprocess.run([*git, *cmd], cwd=dst, check=True, capture_output=True)
+
+
+@pytest.mark.slow
+def test_smoke_run_in_a_copy_keeps_the_deliverable_and_git_clean(tmp_path, test_set_file):
+    """`run --preset smoke` in a copy of the checkout: its fill and figures land in its run folder only."""
+    repo = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("needs git and a checkout")
+    copy = tmp_path / "clone"
+    _tracked_copy(repo, copy)
+    deliverable = (copy / "test_set_nogaps.npy").read_bytes()
+    env = {k: v for k, v in os.environ.items() if k not in ("MRI_DATA_DIR", "MRI_TEST_SET")}
+    env["PYTHONPATH"] = str(copy)
+    argv = [sys.executable, "-m", "mri_inpaint", "run", "--preset", "smoke", "--source", "anatomy", "-q",
+            "--device", "cpu", "--test-set", str(test_set_file)]
+    proc = subprocess.run(argv, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "cross-fitted" in proc.stdout and "never writes test_set_nogaps.npy" in proc.stdout
+    run_dir = copy / "runs" / "preset-smoke"
+    assert np.load(run_dir / "test_set_nogaps.npy").shape == (48, 1, 64, 64)
+    assert (run_dir / "figures" / "test_filled.png").is_file()
+    assert (copy / "test_set_nogaps.npy").read_bytes() == deliverable
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=copy, check=True,
+                            capture_output=True, text=True).stdout
+    assert status == "", status
+    # the full preset's run folder is untouched, so the next full run cannot meet the smoke network
+    assert not (copy / "runs" / "main").exists()
+
+
+def test_run_table_shows_the_cross_fitted_figure(tmp_path, test_set_file, monkeypatch, capsys):
+    row = {"method": "biharmonic", "psnr": 25.0, "mae": 0.02, "ssim": 0.9}
+    fake = {"held_out": [row], "real_check": [{"method": "U-Net, adapted (final)", "psnr": 31.06, "mae": 0.01}],
+            "cross_fitted_check": {"before": {"psnr": 28.0, "mae": 0.02}, "after": {"psnr": 30.38, "mae": 0.015},
+                                   "folds": 2},
+            "output": str(tmp_path / "o.npy")}
+    monkeypatch.setattr("mri_inpaint.pipeline.run", lambda *a, **k: fake)
+    monkeypatch.setattr("mri_inpaint.evaluate.format_table", lambda rows: "held-out table")
+    assert main(["run", "-q", "--test-set", str(test_set_file), "--output", str(tmp_path / "o.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "| U-Net, adapted (final) | 31.06 |" in out and "| U-Net, adapted, cross-fitted | 30.38 |" in out
+    assert "in-sample" in out and "never writes" not in out

@@ -10,9 +10,9 @@ import pytest
 from mri_inpaint import data
 from mri_inpaint.data import (DEFAULT_TEST_SET_ENV, describe_test_set, find_test_set,
                               load_mask, load_test_set)
-from mri_inpaint.masks import MIN_IMAGES_FOR_MASK, infer_mask
+from conftest import REAL_TEST_SET, find_real_test_set
+from mri_inpaint.masks import DEFAULT_STRIPES, MIN_IMAGES_FOR_MASK, infer_mask, stripe_mask
 
-REAL_TEST_SET = Path(__file__).resolve().parents[1].parent / "shared" / "test_set.npy"
 
 
 # ---------------------------------------------------------------- helpers
@@ -218,6 +218,27 @@ def test_load_mask_non_binary(tmp_path):
         load_mask(path)
 
 
+@pytest.mark.parametrize("fill", [False, True], ids=["nothing missing", "everything missing"])
+def test_load_mask_refuses_masks_that_fill_nothing_or_keep_nothing(tmp_path, fill):
+    path = save(tmp_path, np.full((64, 64), fill), "mask.npy")
+    with pytest.raises(ValueError, match="no pixel as missing" if not fill else "every pixel as missing"):
+        load_mask(path)
+
+
+def test_load_mask_warns_only_when_far_from_the_test_mask(tmp_path, caplog):
+    load_mask(save(tmp_path, stripe_mask(DEFAULT_STRIPES), "mask.npy"))
+    assert "differs from the test images' stripe mask" not in caplog.text
+    load_mask(save(tmp_path, stripe_mask64(), "far.npy"))
+    assert "far.npy differs from the test images' stripe mask" in caplog.text
+
+
+def test_unreadable_file_is_a_clear_permission_error(tmp_path, monkeypatch):
+    path = save(tmp_path, make_images(4))
+    monkeypatch.setattr(data.os, "access", lambda p, mode: Path(p) != path)  # root ignores chmod
+    with pytest.raises(PermissionError, match=r"cannot read test set file .*test_set\.npy: permission denied"):
+        load_test_set(path)
+
+
 # ---------------------------------------------------------------- find_test_set
 @pytest.fixture
 def layout(tmp_path, monkeypatch):
@@ -251,6 +272,16 @@ def test_find_search_order(layout, monkeypatch):
     assert find_test_set() == local
     local.unlink()
     assert find_test_set() == in_shared
+
+
+def test_tests_find_the_real_test_set_where_the_readme_puts_it(layout, monkeypatch):
+    project, _ = layout
+    assert find_real_test_set() is None
+    local = touch(project / "test_set.npy")
+    assert find_real_test_set() == local
+    from_env = touch(project / "elsewhere.npy")
+    monkeypatch.setenv(DEFAULT_TEST_SET_ENV, str(from_env))
+    assert find_real_test_set() == from_env
 
 
 def test_find_uses_cwd_argument(tmp_path, monkeypatch):

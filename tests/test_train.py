@@ -136,8 +136,18 @@ def test_unknown_loss_is_refused_before_training(tmp_path, images, mask_module):
 def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, mask_module):
     run_dir, _ = full_run
     (tmp_path / "last.pt").write_bytes((run_dir / "last.pt").read_bytes())
-    with pytest.raises(ValueError, match="trained with"):
+    with pytest.raises(ValueError, match=r"trained with .*pass another --run-dir .*or delete"):
         train(replace(TINY, chans=16), images, mask_module, tmp_path, resume=True, progress=False)
+
+
+def test_resume_log_names_the_next_epoch(full_run, tmp_path, images, mask_module, caplog):
+    run_dir, _ = full_run
+    for name in ("last.pt", "best.pt"):
+        (tmp_path / name).write_bytes((run_dir / name).read_bytes())
+    with caplog.at_level("INFO", logger="mri_inpaint"):
+        train(replace(TINY, epochs=4), images, mask_module, tmp_path, resume=True, progress=False, device="cpu")
+    assert "3 of 4 epochs done, next is epoch 4" in caplog.text
+    assert "epoch 4:" in caplog.text and "epoch 3:" not in caplog.text
 
 
 def test_resume_ignores_the_fills_shift_averaging(full_run, tmp_path, images, mask_module):
