@@ -285,9 +285,11 @@ def cmd_run(args) -> int:
     metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=args.figures)
     rows, cross = list(metrics["real_check"]), metrics["cross_fitted_check"]
     if cross is not None:  # the honest figure: each fold checked by networks adapted on the other folds
-        rows.append({"method": "U-Net, adapted, cross-fitted", **cross["after"]})
+        rows.append({"method": "U-Net, self-trained, cross-fitted", **cross["after"]})
     print(format_table(metrics["held_out"]))
-    print(format_check_table(rows) + "\n(the adapted (final) row is in-sample: it was adapted on these pixels; "
+    print(f"held-out head {cfg.data.held_out_head} (never trained on; the final fill is the best network row: "
+          f"{metrics['fill_choice']['fill']})\n" + format_table(metrics["held_out_head"]))
+    print(format_check_table(rows) + "\n(the final row is in-sample when it was self-trained on these pixels; "
           "the cross-fitted row is the honest estimate)")
     note = "" if args.preset in FINAL_PRESETS else f"; the {args.preset} preset never writes {Paths.default().output.name}"
     print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}){note}; "

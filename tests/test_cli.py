@@ -221,13 +221,16 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert filled.shape == (100, 1, 64, 64) and filled.dtype == np.float32
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["demo_input"] is True
-    assert {r["method"] for r in metrics["held_out"]} >= {"biharmonic", "U-Net, trained", "U-Net, adapted (final)"}
+    assert {r["method"] for r in metrics["held_out"]} >= {"biharmonic", "U-Net, trained", "U-Net, final"}
+    assert metrics["fill_choice"]["fill"] in {r["method"] for r in metrics["held_out_head"]}
     assert {r["method"] for r in metrics["real_check"]} >= {"biharmonic", "U-Net, trained"}
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
     assert (run_dir / "final.pt").is_file()
-    member = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 4}
-    # the final network: the one adapted on all test images and the two cross-fitting folds' networks
-    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == {"members": [member] * 3}
+    choice = metrics["fill_choice"]  # the fill the held-out head favoured
+    member = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": choice["test_time_shifts"]}
+    # self-trained: the one adapted on all test images and the two cross-fitting folds' networks
+    want = {"members": [member] * 3} if choice["self_train"] else member
+    assert load_checkpoint(tmp_path / "final.pt")["model_args"] == want
     assert metrics["cross_fitted_check"]["folds"] == 2 and np.isfinite(metrics["cross_fitted_check"]["after"]["psnr"])
     # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.
     assert main(args) == 0, capsys.readouterr().err
@@ -469,7 +472,8 @@ def test_smoke_run_in_a_copy_keeps_the_deliverable_and_git_clean(tmp_path, test_
 
 def test_run_table_shows_the_cross_fitted_figure(tmp_path, test_set_file, monkeypatch, capsys):
     row = {"method": "biharmonic", "psnr": 25.0, "mae": 0.02, "ssim": 0.9}
-    fake = {"held_out": [row], "real_check": [{"method": "U-Net, adapted (final)", "psnr": 31.06, "mae": 0.01}],
+    fake = {"held_out": [row], "real_check": [{"method": "U-Net, final", "psnr": 31.06, "mae": 0.01}],
+            "held_out_head": [row], "fill_choice": {"fill": "U-Net, self-trained"},
             "cross_fitted_check": {"before": {"psnr": 28.0, "mae": 0.02}, "after": {"psnr": 30.38, "mae": 0.015},
                                    "folds": 2},
             "output": str(tmp_path / "o.npy")}
@@ -477,5 +481,6 @@ def test_run_table_shows_the_cross_fitted_figure(tmp_path, test_set_file, monkey
     monkeypatch.setattr("mri_inpaint.evaluate.format_table", lambda rows: "held-out table")
     assert main(["run", "-q", "--test-set", str(test_set_file), "--output", str(tmp_path / "o.npy")]) == 0
     out = capsys.readouterr().out
-    assert "| U-Net, adapted (final) | 31.06 |" in out and "| U-Net, adapted, cross-fitted | 30.38 |" in out
+    assert "| U-Net, final | 31.06 |" in out and "| U-Net, self-trained, cross-fitted | 30.38 |" in out
+    assert "held-out head robex" in out and "U-Net, self-trained" in out
     assert "in-sample" in out and "never writes" not in out
