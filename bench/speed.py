@@ -1,5 +1,6 @@
 """Speed benchmark on this machine: image sampling, training throughput (threads x loader
-workers, through the real data pipeline and training step), filling.
+workers, and the channels-last layout and bfloat16 autocast at 2 threads, through the real data
+pipeline and training step), filling.
 
     python -m bench.speed [--weights weights/inpaint_unet.pt]
 
@@ -39,8 +40,10 @@ def timed(fn, repeats: int = 3) -> float:
     return best
 
 
-def train_throughput(images, mask, *, threads: int, workers: int, steps: int = 30) -> float:
-    """Images per second of the real training step fed by the real loader."""
+def train_throughput(images, mask, *, threads: int, workers: int, steps: int = 30, channels_last: bool = False,
+                     bfloat16: bool = False) -> float:
+    """Images per second of the real training step fed by the real loader (optionally with the
+    channels-last memory layout, or under bfloat16 autocast, which ``train_step``'s ``amp`` turns on)."""
     torch.set_num_threads(threads)
     cfg = preset().train
     loader, _ = make_train_loaders(images, mask, batch_size=cfg.batch_size, shift_prob=cfg.shift_prob)
@@ -49,15 +52,17 @@ def train_throughput(images, mask, *, threads: int, workers: int, steps: int = 3
                                              num_workers=workers, drop_last=True)
     model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
                        test_time_shifts=cfg.test_time_shifts)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(10, 1000))
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     batches = iter(loader)
     for _ in range(3):  # warm-up
-        train_step(model, next(batches), opt, sched, scaler, amp=False)
+        train_step(model, next(batches), opt, sched, scaler, amp=bfloat16)
     t0 = time.perf_counter()
     for _ in range(steps):
-        train_step(model, next(batches), opt, sched, scaler, amp=False)
+        train_step(model, next(batches), opt, sched, scaler, amp=bfloat16)
     return steps * cfg.batch_size / (time.perf_counter() - t0)
 
 
@@ -79,7 +84,12 @@ def main(argv=None) -> int:
         for workers in (0, 1):
             res[f"train_images_per_s_{threads}_threads_{workers}_workers"] = train_throughput(
                 images, mask, threads=threads, workers=workers)
-    torch.set_num_threads(min(2, cores))
+    two = min(2, cores)
+    res[f"train_images_per_s_{two}_threads_0_workers_channels_last"] = train_throughput(
+        images, mask, threads=two, workers=0, channels_last=True)
+    res[f"train_images_per_s_{two}_threads_0_workers_bfloat16"] = train_throughput(
+        images, mask, threads=two, workers=0, steps=5, bfloat16=True)
+    torch.set_num_threads(two)
 
     if args.weights.exists():
         trained = load_model(args.weights)
