@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mri_inpaint.config import AdaptConfig, preset, with_overrides
+from mri_inpaint.holdout import HELD_OUT_SEED, HELD_OUT_VARIATION, held_out_slices
 from mri_inpaint.losses import masked_l1
 from mri_inpaint.pipeline import image_cache, training_images
 from mri_inpaint.sources import AnatomyParams, AnatomySource
@@ -26,10 +27,10 @@ VARIANTS = BENCH_DIR / "variants"
 
 #: Heads that are one person's scan (the averaged templates are not held out: no test image is an average).
 INDIVIDUAL_HEADS = tuple(name for name, spec in HEADS.items() if spec.kind == "single")
-HELD_OUT_IMAGES, HELD_OUT_SEED = 200, 4242
-#: The held-out slices' variation, fixed here so that a change of the source's defaults (a variant
-#: adopted) leaves the evaluation images alone: the defaults of 2026-11-29 (elastic warp 0.05).
-HELD_OUT_ANATOMY = {"elastic_frac": 0.05}
+HELD_OUT_IMAGES = 200
+#: The held-out slices' variation and seed: the package's (pinned there, so that a variant adopted
+#: leaves the evaluation images alone).
+HELD_OUT_ANATOMY, HELD_OUT_SEED = HELD_OUT_VARIATION, HELD_OUT_SEED
 #: The keys a variant file may set.
 VARIANT_KEYS = {"description", "anatomy", "train", "num_images", "epochs"}
 
@@ -58,7 +59,7 @@ def load_variant(name: str | None) -> dict:
 
 def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):
     """Clean slices of one head only, with fixed variation (by default a seed never used for training)."""
-    return AnatomySource(AnatomyParams.from_overrides(HELD_OUT_ANATOMY, heads=(head,))).sample(n, seed=seed)
+    return held_out_slices(head, n, seed)
 
 
 def short_run_config(heads: list[str], num_images: int, epochs: int, train: dict | None = None):

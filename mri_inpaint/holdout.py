@@ -17,7 +17,7 @@ from .masks import corrupt
 from .model import with_shifts
 
 #: Variation of the held-out slices, pinned so that a change of the source's defaults leaves
-#: the evaluation images alone (the leave-one-head-out benchmark uses the same).
+#: the evaluation images alone (the benchmarks draw their held-out slices here too).
 HELD_OUT_VARIATION = {"elastic_frac": 0.05}
 HELD_OUT_SEED = 4242  # a seed never used for training images
 #: Names of the candidate fills, in table order: (self-trained?, shift-averaged?).

@@ -214,7 +214,7 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
     if not cfg.data.held_out_head:
         raise ValueError("no held-out head configured (DataConfig.held_out_head)")
     clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
-    shifts = max(cfg.train.test_time_shifts, 1)
+    shifts = cfg.train.test_time_shifts
     rows, _ = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress)
     name, adapted, averaged = best_fill(rows)
     return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1}
