@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import RESULTS, held_out_images, loho_config
+from bench.common import RESULTS, bench_paths, held_out_images, loho_config
 
 from mri_inpaint.adapt import cross_fit, cross_fitted_check, self_train
 from mri_inpaint.check import real_image_check
@@ -38,7 +38,6 @@ from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintEnsemble, InpaintNet
-from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
 
@@ -56,7 +55,7 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
 
     cfg = loho_config(args.proxy_head, args.num_images, args.epochs)
-    paths = Paths.default(run_name=f"loho/{args.proxy_head}")
+    paths = bench_paths(f"loho/{args.proxy_head}")
     base = load_model(paths.run_dir / "best.pt")  # trained by bench.loho without the proxy head
     test = load_inputs()
     anchors = anchor_images(training_images(cfg, paths, progress=False), cfg.adapt)

@@ -29,8 +29,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, held_out_images, loho_config,
-                          short_run_config, supervised_fine_tune)
+from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, bench_paths, held_out_images,
+                          loho_config, short_run_config, supervised_fine_tune)
 
 from mri_inpaint.adapt import cross_fit, self_train
 from mri_inpaint.checkpoint import load_model
@@ -38,7 +38,6 @@ from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintEnsemble
-from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import anchor_images, load_inputs, train_or_resume, training_images
 from mri_inpaint.sources.heads import HEADS
 
@@ -67,7 +66,7 @@ def main(argv=None) -> int:
     shifts = preset().train.test_time_shifts
 
     seen_cfg = short_run_config(list(HEADS), args.num_images, args.epochs)
-    seen_paths = Paths.default(run_name="ceiling/all-heads")
+    seen_paths = bench_paths("ceiling/all-heads")
     t0 = time.perf_counter()
     seen, _ = train_or_resume(seen_cfg, training_images(seen_cfg, seen_paths, progress=False), test, seen_paths,
                               progress=False)
@@ -80,7 +79,7 @@ def main(argv=None) -> int:
                "heads": previous}  # heads run before stay unless run again
     for head in args.heads.split(","):
         cfg = loho_config(head, args.num_images, args.epochs)
-        paths = Paths.default(run_name=f"loho/{head}")
+        paths = bench_paths(f"loho/{head}")
         if not (paths.run_dir / "best.pt").exists():
             parser.error(f"no network trained without {head}: run `python -m bench.loho --heads {head}` first")
         unseen = load_model(paths.run_dir / "best.pt")

@@ -15,6 +15,7 @@ import torch
 from mri_inpaint.config import AdaptConfig, preset, with_overrides
 from mri_inpaint.holdout import HELD_OUT_SEED, HELD_OUT_VARIATION, held_out_slices
 from mri_inpaint.losses import masked_l1
+from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import image_cache, training_images
 from mri_inpaint.sources import AnatomyParams, AnatomySource
 from mri_inpaint.sources.heads import HEADS
@@ -55,6 +56,16 @@ def load_variant(name: str | None) -> dict:
     if unknown:
         raise ValueError(f"{path} sets unknown key(s) {sorted(unknown)}: known are {sorted(VARIANT_KEYS)}")
     return {**variant, **loaded}
+
+
+def bench_paths(run_name: str) -> Paths:
+    """The folders of a benchmark run: ``runs/<run_name>``, and image caches under ``data/bench/``.
+
+    The benchmarks' short runs draw the same sources as the job at other lengths; a cache of
+    their own keeps them from meeting (and being refused by) the job's larger caches.
+    """
+    paths = Paths.default(run_name=run_name)
+    return paths.replace(data_dir=paths.data_dir / "bench")
 
 
 def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):

@@ -26,11 +26,10 @@ import json
 import time
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, held_out_images,
-                          load_variant, loho_config, loho_images)
+from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, bench_paths,
+                          held_out_images, load_variant, loho_config, loho_images)
 from mri_inpaint.check import real_image_check
 from mri_inpaint.evaluate import compare_methods, methods_table
-from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import load_inputs, train_or_resume
 
 #: The length of a leave-one-head-out run unless a variant sets another.
@@ -53,7 +52,7 @@ def main(argv=None) -> int:
                             "train": variant["train"], "variant": args.variant}, "heads": {}}
     for head in args.heads.split(","):
         cfg = loho_config(head, num_images, epochs, variant["train"])
-        paths = Paths.default(run_name=f"loho-{tag}/{head}" if tag else f"loho/{head}")
+        paths = bench_paths(f"loho-{tag}/{head}" if tag else f"loho/{head}")
         t0 = time.perf_counter()
         model, state = train_or_resume(cfg, loho_images(cfg, paths, variant["anatomy"]), test, paths, progress=False)
         plain, shifted = copy.deepcopy(model), copy.deepcopy(model)

@@ -121,6 +121,15 @@ def adapt_warp() -> str:
                 "real-image check, cross-fitted (dB)"], _adapt_rows("adapt-warp.json"))
 
 
+def adapt_steps() -> str:
+    data = _load("adapt-steps.json")
+    rows = data["rows"]
+    averaged = next(k for k in rows[0] if k.startswith("shift"))
+    return _md(["self-training steps", "plain fill (dB)", f"shift-averaged fill, {averaged[5:]} windows (dB)",
+                "minutes"],
+               [[r["steps"], f"{r['plain']:.2f}", f"{r[averaged]:.2f}", f"{r['seconds'] / 60:.1f}"] for r in rows])
+
+
 def ceiling() -> str:
     heads = _load("ceiling.json")["heads"]
     methods = list(_by_method(next(iter(heads.values()))["rows"]))
@@ -158,7 +167,7 @@ def source_heads() -> str:
 
 
 TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants, adapt,
-                                  adapt_warp, ceiling, seen_heads, source_heads)}
+                                  adapt_warp, adapt_steps, ceiling, seen_heads, source_heads)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 

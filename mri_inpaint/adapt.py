@@ -162,7 +162,8 @@ REAL_PAIRS = {"pseudo": RealPairs(_pseudo_pairs, uses_pseudo=True),
 
 # ---------------------------------------------------------------- self-training
 def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
-               cfg: AdaptConfig | None = None, *, progress: bool = True, max_seconds: float | None = None):
+               cfg: AdaptConfig | None = None, *, progress: bool = True, max_seconds: float | None = None,
+               on_step: Callable | None = None):
     """Fine-tune a copy of ``model`` on the real images (plus synthetic anchor pairs).
 
     ``cfg.method`` names the pair maker in :data:`REAL_PAIRS`, whose targets are always real
@@ -177,6 +178,8 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
         mask: bool ``(H, W)``, True where missing.
         synthetic: clean synthetic images ``(M, 1, H, W)`` for anchor pairs with the exact mask.
         max_seconds: stop early after this much wall time (equal-time comparisons).
+        on_step: ``on_step(steps_done, model)`` after every step, the model in eval mode with its
+            shift averaging back (step curves: ``bench/adapt_steps.py``).
 
     Returns:
         the adapted copy of the model (eval mode).
@@ -222,6 +225,10 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if on_step is not None:
+            model.eval().test_time_shifts = test_time_shifts
+            on_step(step + 1, model)
+            model.test_time_shifts = 1
     model.test_time_shifts = test_time_shifts
     return model.eval()
 

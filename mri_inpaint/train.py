@@ -107,7 +107,7 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
                                                   shift_prob=cfg.shift_prob, seed=cfg.seed)
     pairs = train_loader.dataset
     model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
-                       test_time_shifts=cfg.test_time_shifts).to(device)
+                       test_time_shifts=cfg.test_time_shifts, block=cfg.block).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg.warmup_steps, cfg.epochs * len(train_loader)))
     use_amp = cfg.amp and device.type == "cuda"

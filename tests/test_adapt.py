@@ -157,3 +157,16 @@ def test_self_train_keeps_the_shift_averaging_of_its_network(corrupted_images, c
                          AdaptConfig(steps=3, batch_size=4, refresh_every=2), progress=False)
     assert shifts_seen == [1, 1]  # pseudo-fills at steps 0 and 2 are plain fills
     assert adapted.test_time_shifts == 4 and model.test_time_shifts == 4
+
+
+def test_self_train_reports_every_step_with_the_fill_it_would_ship(corrupted_images, clean_images, mask):
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2, test_time_shifts=4)
+    seen = []
+
+    def on_step(done, net):
+        seen.append((done, net.training, net.test_time_shifts))
+    adapted = self_train(model, corrupted_images[:8], mask, clean_images[:8],
+                         AdaptConfig(steps=3, batch_size=4, refresh_every=2), progress=False, on_step=on_step)
+    assert seen == [(1, False, 4), (2, False, 4), (3, False, 4)]
+    assert adapted.test_time_shifts == 4 and not adapted.training

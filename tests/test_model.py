@@ -96,7 +96,7 @@ def test_inpaintnet_per_image_masks(corrupted_images, mask):
 
 def test_inpaintnet_records_model_args():
     model = InpaintNet(chans=8, num_pool_layers=2)
-    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1}
+    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1, "block": "conv"}
     again = InpaintNet(**model.model_args)
     again.load_state_dict(model.state_dict())
 
@@ -185,3 +185,30 @@ def test_ensemble_averages_its_members_and_keeps_observed_pixels(corrupted_image
     assert isinstance(build_network(members[0].model_args), InpaintNet)
     with pytest.raises(ValueError, match="at least one network"):
         InpaintEnsemble([])
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (37, 50)])
+def test_naf_block_network_fills_and_keeps_observed_pixels(shape):
+    torch.manual_seed(0)
+    net = UNet(3, 1, chans=8, num_pool_layers=2, block="naf")
+    assert net(torch.rand(2, 3, *shape)).shape == (2, 1, *shape)
+    model = _randomise_head(InpaintNet(chans=8, num_pool_layers=2, block="naf")).eval()
+    image = torch.rand(2, 1, *shape)
+    mask = torch.rand(*shape) > 0.5
+    out = model(image * ~mask, mask)
+    assert torch.equal(out[..., ~mask], (image * ~mask)[..., ~mask])
+    assert 0 <= out.min() and out.max() <= 1
+    rebuilt = build_network(model.model_args)
+    assert isinstance(rebuilt.unet.down[0], type(model.unet.down[0])) and model.model_args["block"] == "naf"
+
+
+def test_naf_block_starts_as_identity_residual_after_its_projection():
+    from mri_inpaint.model import NAFBlock
+    block = NAFBlock(4, 4)  # beta and gamma start at 0: the block passes its input through
+    x = torch.rand(2, 4, 8, 8)
+    assert torch.equal(block(x), x)
+
+
+def test_unknown_block_is_refused():
+    with pytest.raises(ValueError, match="unknown block 'dense'"):
+        UNet(3, 1, chans=8, block="dense")

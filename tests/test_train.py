@@ -70,7 +70,8 @@ def test_tiny_training_writes_checkpoints_and_history(full_run):
     assert state["resume"]["epoch"] == 2 and state["config"] == asdict(TINY)
     assert state["resume"]["best_val"] == max(row["val_psnr_gaps"] for row in history)
     last = load_checkpoint(run_dir / "last.pt")
-    assert last["resume"]["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": TINY.test_time_shifts}
+    assert last["resume"]["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": TINY.test_time_shifts,
+                                                                    "block": "conv"}
     assert set(last) == {"model", "model_args", "config", "history", "metrics", "resume"}
     best = load_checkpoint(run_dir / "best.pt")
     best_epoch = best["resume"]["epoch"]
