@@ -19,7 +19,8 @@ from mri_inpaint.paths import DEFAULT_WEIGHTS
 
 DOC = ROOT / "docs" / "results.md"
 #: The variants compared in docs/results.md, in table order (bench/variants/<name>.json, bench/results/loho-<name>.json).
-VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse")
+VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse",
+                "naf")
 #: The final network's tables are the metrics its run stored in the weights file.
 WEIGHTS = DEFAULT_WEIGHTS
 
@@ -94,9 +95,13 @@ def variants() -> str:
         heads = _load(f"loho-{name}.json")["heads"]
         cells = []
         for head in ("robex", "itk"):
+            if head not in heads:  # a variant stopped after a head that settled it
+                cells += ["-", "-"]
+                continue
             by = _by_method(heads[head]["rows"])
             cells += [f"{by['U-Net']['psnr_gaps']:.2f}", f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}"]
-        checks = " / ".join(f"{heads[h]['real_check_psnr_shift_averaged']:.2f}" for h in ("robex", "itk"))
+        checks = " / ".join(f"{heads[h]['real_check_psnr_shift_averaged']:.2f}" if h in heads else "-"
+                            for h in ("robex", "itk"))
         rows.append([load_variant(name)["description"], f"`{name}`", *cells, checks])
     return _md(["variant", "file", "robex", "robex, shift-averaged", "itk", "itk, shift-averaged",
                 "real-image check, shift-averaged (robex / itk left out)"], rows, "|---|---|---:|---:|---:|---:|---:|")

@@ -95,3 +95,12 @@ def test_tables_are_built_from_the_files(monkeypatch, tmp_path):
     doc = "a\n<!-- table: loho -->\nstale\n<!-- /table -->\nb\n<!-- table: loho -->\n<!-- /table -->\n"
     filled = tables.fill_doc(doc)
     assert "stale" not in filled and filled.count("+4.46") == 2 and filled.startswith("a\n") and "\nb\n" in filled
+
+
+def test_benchmark_caches_stay_apart_from_the_jobs(monkeypatch):
+    from bench.common import bench_paths
+    from mri_inpaint.paths import Paths
+    monkeypatch.delenv("MRI_DATA_DIR", raising=False)
+    job, bench = Paths.default(run_name="main"), bench_paths("loho/robex")
+    assert bench.data_dir == job.data_dir / "bench" and bench.run_dir == job.root / "runs" / "loho" / "robex"
+    assert bench.output == job.output  # a benchmark never writes the deliverable: it has no fill step

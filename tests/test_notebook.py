@@ -268,3 +268,14 @@ def test_notebook_uses_the_course_generator_when_installed(tmp_path, monkeypatch
     assert cache_calls and all((c["scheduler"], c["num_inference_steps"], c["temperature"]) == chosen
                                for c in cache_calls)  # the training set was generated with the chosen settings
     assert sum(c["num_samples"] for c in cache_calls) >= data["num_images"]
+
+
+def test_cell_timings_come_from_the_kernels_execution_metadata():
+    spec = importlib.util.spec_from_file_location("execute_notebook", ROOT / "scripts" / "execute_notebook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    timed = {"iopub.execute_input": "2026-12-05T01:00:00.000Z", "shell.execute_reply": "2026-12-05T01:01:30.500Z"}
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}},
+                    {"cell_type": "code", "metadata": {"execution": timed}},
+                    {"cell_type": "code", "metadata": {}}]}
+    assert module.cell_seconds(module.nbformat.from_dict(nb)) == {1: 90.5}
