@@ -26,7 +26,7 @@ import json
 import time
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, bench_paths,
+from bench.common import (HELD_OUT_ANATOMY, HalfTurnAveraged, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, bench_paths,
                           held_out_images, load_variant, loho_config, loho_images)
 from mri_inpaint.check import real_image_check
 from mri_inpaint.evaluate import compare_methods, methods_table
@@ -58,7 +58,8 @@ def main(argv=None) -> int:
         plain, shifted = copy.deepcopy(model), copy.deepcopy(model)
         plain.test_time_shifts, shifted.test_time_shifts = 1, cfg.train.test_time_shifts
         rows = compare_methods(held_out_images(head), test.mask,
-                               methods_table({"U-Net": plain, "U-Net, shift-averaged": shifted}))
+                               methods_table({"U-Net": plain, "U-Net, shift-averaged": shifted,
+                                              "U-Net, half-turn averaged": HalfTurnAveraged(plain).eval()}))
         checks = {name: real_image_check(net, test.images, test.mask)["psnr"] for name, net in
                   (("real_check_psnr", plain), ("real_check_psnr_shift_averaged", shifted))}
         results["heads"][head] = {"rows": rows, **checks, "trained_on": cfg.data.heads,

@@ -46,6 +46,7 @@ class TrainConfig:
     warmup_steps: int = 200  # linear warm-up steps before cosine decay to 0
     val_fraction: float = 0.05  # share of the training images held out for validation
     shift_prob: float = 0.3  # chance that a training mask is randomly translated
+    rot180_prob: float = 0.0  # chance that a training image is turned upside down (for half-turn averaged fills)
     loss: str = "l1"  # loss on the missing pixels: "l1" or "mse"
     chans: int = 32  # U-Net channels at full resolution
     block: str = "conv"  # U-Net block: "conv" (two 3x3 convolutions, GroupNorm, LeakyReLU) or "naf" (NAFNet's block)

@@ -104,7 +104,8 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
     torch.manual_seed(cfg.seed)
     train_loader, val_loader = make_train_loaders(images, mask, batch_size=cfg.batch_size,
                                                   val_fraction=cfg.val_fraction,
-                                                  shift_prob=cfg.shift_prob, seed=cfg.seed)
+                                                  shift_prob=cfg.shift_prob, rot180_prob=cfg.rot180_prob,
+                                                  seed=cfg.seed)
     pairs = train_loader.dataset
     model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
                        test_time_shifts=cfg.test_time_shifts, block=cfg.block).to(device)

@@ -104,3 +104,16 @@ def test_benchmark_caches_stay_apart_from_the_jobs(monkeypatch):
     job, bench = Paths.default(run_name="main"), bench_paths("loho/robex")
     assert bench.data_dir == job.data_dir / "bench" and bench.run_dir == job.root / "runs" / "loho" / "robex"
     assert bench.output == job.output  # a benchmark never writes the deliverable: it has no fill step
+
+
+def test_half_turn_averaged_fill_keeps_observed_pixels_and_averages_the_turned_fill(corrupted_images, mask):
+    from bench.common import HalfTurnAveraged
+    torch.manual_seed(0)
+    net = InpaintNet(chans=8, num_pool_layers=2).eval()
+    with torch.no_grad():
+        net.unet.head.bias.fill_(0.3)  # a fill that differs from the row-wise interpolation
+        x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
+        out = HalfTurnAveraged(net)(x, m)
+        expected = (net(x, m) + net(x.flip(-2, -1), m.flip(-2, -1)).flip(-2, -1)) / 2
+    assert torch.equal(out[..., ~m], x[..., ~m])
+    assert torch.allclose(out[..., m], expected[..., m])
