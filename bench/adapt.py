@@ -21,7 +21,6 @@ Writes ``bench/results/adapt.json``.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from dataclasses import asdict, replace
@@ -37,9 +36,8 @@ from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.model import InpaintEnsemble, InpaintNet
+from mri_inpaint.model import InpaintEnsemble, InpaintNet, with_shifts
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
-
 
 
 def main(argv=None) -> int:
@@ -63,8 +61,7 @@ def main(argv=None) -> int:
     proxy = corrupt(clean, test.mask)
     steps = 100_000  # the time budget ends every run
     base_adapt = replace(preset().adapt, steps=steps)
-    shifted = copy.deepcopy(base)
-    shifted.test_time_shifts = cfg.train.test_time_shifts
+    shifted = with_shifts(base, cfg.train.test_time_shifts)
     methods = {  # name: (the network adaptation starts from, its settings)
         "pseudo": (base, base_adapt),
         "pseudo, anchor weight 1.0": (base, replace(base_adapt, synthetic_weight=1.0)),

@@ -23,7 +23,6 @@ a Markdown table. About 12 minutes a head on 2 CPU cores, 25 with ``--ensemble``
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from dataclasses import asdict
@@ -37,20 +36,13 @@ from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.model import InpaintEnsemble
+from mri_inpaint.model import InpaintEnsemble, with_shifts
 from mri_inpaint.pipeline import anchor_images, load_inputs, train_or_resume, training_images
 from mri_inpaint.sources.heads import HEADS
 
 PROXY_IMAGES = 100
 #: Seed of the labelled sibling slices (never used for training or for the proxy).
 SIBLING_SEED = 977
-
-
-def shift_averaged(model, shifts: int):
-    """A copy of ``model`` that fills with ``shifts`` shifted windows."""
-    net = copy.deepcopy(model)
-    net.test_time_shifts = shifts
-    return net
 
 
 def main(argv=None) -> int:
@@ -86,7 +78,7 @@ def main(argv=None) -> int:
         anchors = anchor_images(training_images(cfg, paths, progress=False), adapt_cfg)
         clean = held_out_images(head, PROXY_IMAGES)
         proxy = corrupt(clean, test.mask)
-        start = shift_averaged(unseen, shifts)
+        start = with_shifts(unseen, shifts)
         nets, minutes = {"trained without the head, shift-averaged": start}, {}
 
         t0 = time.perf_counter()
@@ -103,7 +95,7 @@ def main(argv=None) -> int:
         nets["label ceiling: fine-tuned on 100 labelled slices of the head"] = supervised_fine_tune(
             start, held_out_images(head, PROXY_IMAGES, seed=SIBLING_SEED), test.mask, anchors, adapt_cfg)
         minutes["label ceiling: fine-tuned on 100 labelled slices of the head"] = (time.perf_counter() - t0) / 60
-        nets["seen-head ceiling: trained with the head, shift-averaged"] = shift_averaged(seen, shifts)
+        nets["seen-head ceiling: trained with the head, shift-averaged"] = with_shifts(seen, shifts)
 
         rows = [r for r in compare_methods(clean, test.mask, methods_table(nets)) if r["method"] != "zero fill"]
         for r in rows:

@@ -21,15 +21,15 @@ results to ``bench/results/loho-<name>.json``::
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, HalfTurnAveraged, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, bench_paths,
-                          held_out_images, load_variant, loho_config, loho_images)
+from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, HalfTurnAveraged,
+                          bench_paths, held_out_images, load_variant, loho_config, loho_images)
 from mri_inpaint.check import real_image_check
 from mri_inpaint.evaluate import compare_methods, methods_table
+from mri_inpaint.model import with_shifts
 from mri_inpaint.pipeline import load_inputs, train_or_resume
 
 #: The length of a leave-one-head-out run unless a variant sets another.
@@ -55,8 +55,7 @@ def main(argv=None) -> int:
         paths = bench_paths(f"loho-{tag}/{head}" if tag else f"loho/{head}")
         t0 = time.perf_counter()
         model, state = train_or_resume(cfg, loho_images(cfg, paths, variant["anatomy"]), test, paths, progress=False)
-        plain, shifted = copy.deepcopy(model), copy.deepcopy(model)
-        plain.test_time_shifts, shifted.test_time_shifts = 1, cfg.train.test_time_shifts
+        plain, shifted = with_shifts(model, 1), with_shifts(model, cfg.train.test_time_shifts)
         rows = compare_methods(held_out_images(head), test.mask,
                                methods_table({"U-Net": plain, "U-Net, shift-averaged": shifted,
                                               "U-Net, half-turn averaged": HalfTurnAveraged(plain).eval()}))

@@ -23,7 +23,6 @@ from mri_inpaint.paths import DEFAULT_WEIGHTS, Paths
 from mri_inpaint.pipeline import evaluate, load_inputs
 
 
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="trained weights")

@@ -29,7 +29,6 @@ from mri_inpaint.sources import AnatomySource
 from mri_inpaint.train import lr_factor, train_step
 
 
-
 def timed(fn, repeats: int = 3) -> float:
     """Best wall time of ``repeats`` calls (seconds)."""
     best = float("inf")
