@@ -50,6 +50,7 @@ class TrainConfig:
     loss: str = "l1"  # loss on the missing pixels: "l1" or "mse"
     chans: int = 32  # U-Net channels at full resolution
     block: str = "conv"  # U-Net block: "conv" (two 3x3 convolutions, GroupNorm, LeakyReLU) or "naf" (NAFNet's block)
+    pool: str = "max"  # U-Net down-sampling: "max" (2x2 max pooling) or "blur" (antialiased: max at stride 1, then a blur at stride 2)
     num_pool_layers: int = 2  # U-Net down-sampling steps (a smaller receptive field generalises better)
     test_time_shifts: int = 4  # fills averaged over this many shifts of the pooling grid (1: off)
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)

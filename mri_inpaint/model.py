@@ -80,6 +80,26 @@ class NAFBlock(nn.Module):
 BLOCKS = {"conv": ConvBlock, "naf": NAFBlock}
 
 
+class BlurPool(nn.Module):
+    """Antialiased down-sampling (Zhang, ICML 2019): a 2x2 max at stride 1, then a binomial
+    [1, 2, 1] blur at stride 2, so that the output moves less abruptly when the input shifts."""
+
+    def __init__(self):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        kernel = taps[:, None] * taps[None, :]
+        self.register_buffer("kernel", (kernel / kernel.sum())[None, None], persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.max_pool2d(nn.functional.pad(x, (0, 1, 0, 1), mode="replicate"), 2, stride=1)
+        x = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+        return nn.functional.conv2d(x, self.kernel.expand(x.shape[1], -1, -1, -1), stride=2, groups=x.shape[1])
+
+
+#: The U-Net's down-sampling by name (``TrainConfig.pool``).
+POOLS = {"max": lambda: nn.MaxPool2d(2), "blur": BlurPool}
+
+
 class UNet(nn.Module):
     """U-Net (Ronneberger et al., 2015) with max-pool down, transposed-conv up, skip concatenation.
 
@@ -90,13 +110,16 @@ class UNet(nn.Module):
         num_pool_layers: number of down/up-sampling steps (H and W need not be divisible:
             odd sizes are padded and cropped back).
         block: the block at every level, a name in :data:`BLOCKS`.
+        pool: the down-sampling, a name in :data:`POOLS`.
     """
 
     def __init__(self, in_chans: int = 3, out_chans: int = 1, *, chans: int = 32, num_pool_layers: int = 3,
-                 block: str = "conv"):
+                 block: str = "conv", pool: str = "max"):
         super().__init__()
         if block not in BLOCKS:
             raise ValueError(f"unknown block {block!r}: choose one of {', '.join(BLOCKS)}")
+        if pool not in POOLS:
+            raise ValueError(f"unknown pool {pool!r}: choose one of {', '.join(POOLS)}")
         Block = BLOCKS[block]  # noqa: N806 (a class)
         self.num_pool_layers = num_pool_layers
         self.down = nn.ModuleList([Block(in_chans, chans)])
@@ -111,7 +134,7 @@ class UNet(nn.Module):
             self.up_blocks.append(Block(ch * 2, ch))
             ch //= 2
         self.head = nn.Conv2d(chans, out_chans, 1)
-        self.pool = nn.MaxPool2d(2)
+        self.pool = POOLS[pool]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = x.shape[-2:]
@@ -143,21 +166,22 @@ class InpaintNet(nn.Module):
     anatomy falls on its grid; the average cancels part of that error.
 
     Args:
-        chans, num_pool_layers, block: U-Net size and block type (see :class:`UNet`).
+        chans, num_pool_layers, block, pool: U-Net size, block type and down-sampling (see :class:`UNet`).
         test_time_shifts: windows averaged in eval mode (1: a single plain fill); at most
             ``2 ** num_pool_layers``.
     """
 
-    def __init__(self, *, chans: int = 32, num_pool_layers: int = 2, test_time_shifts: int = 1, block: str = "conv"):
+    def __init__(self, *, chans: int = 32, num_pool_layers: int = 2, test_time_shifts: int = 1, block: str = "conv",
+                 pool: str = "max"):
         super().__init__()
         period = 2 ** num_pool_layers
         if not 1 <= test_time_shifts <= period:
             raise ValueError(f"test_time_shifts must be in 1..{period} (the pooling-grid period), "
                              f"got {test_time_shifts}")
         self.model_args = {"chans": chans, "num_pool_layers": num_pool_layers,
-                           "test_time_shifts": test_time_shifts, "block": block}
+                           "test_time_shifts": test_time_shifts, "block": block, "pool": pool}
         self.test_time_shifts = test_time_shifts
-        self.unet = UNet(3, 1, chans=chans, num_pool_layers=num_pool_layers, block=block)
+        self.unet = UNet(3, 1, chans=chans, num_pool_layers=num_pool_layers, block=block, pool=pool)
         # Start as exactly the row-wise interpolation: the U-Net learns a correction to it.
         nn.init.zeros_(self.unet.head.weight)
         nn.init.zeros_(self.unet.head.bias)

@@ -38,9 +38,13 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
     return f
 
 
+#: Architecture settings that older checkpoints leave out, at the values those networks had.
+_ARCHITECTURE_DEFAULTS = {"block": "conv", "pool": "max"}
+
+
 def _architecture(model_args: dict) -> dict:
-    """The constructor arguments that shape the weights (the fill's shift averaging does not)."""
-    return {k: v for k, v in model_args.items() if k != "test_time_shifts"}
+    """The constructor arguments that shape the network (the fill's shift averaging does not)."""
+    return {k: v for k, v in {**_ARCHITECTURE_DEFAULTS, **model_args}.items() if k != "test_time_shifts"}
 
 
 def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1) -> float:
@@ -108,7 +112,7 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
                                                   seed=cfg.seed)
     pairs = train_loader.dataset
     model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
-                       test_time_shifts=cfg.test_time_shifts, block=cfg.block).to(device)
+                       test_time_shifts=cfg.test_time_shifts, block=cfg.block, pool=cfg.pool).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg.warmup_steps, cfg.epochs * len(train_loader)))
     use_amp = cfg.amp and device.type == "cuda"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mri_inpaint.baselines import row_interpolate
-from mri_inpaint.model import InpaintEnsemble, InpaintNet, UNet, build_network, count_parameters
+from mri_inpaint.model import BlurPool, InpaintEnsemble, InpaintNet, UNet, build_network, count_parameters
 
 
 def _randomise_head(model: InpaintNet, scale: float = 5.0) -> InpaintNet:
@@ -207,6 +207,40 @@ def test_naf_block_starts_as_identity_residual_after_its_projection():
     block = NAFBlock(4, 4)  # beta and gamma start at 0: the block passes its input through
     x = torch.rand(2, 4, 8, 8)
     assert torch.equal(block(x), x)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (37, 50)])
+def test_blur_pool_network_fills_and_keeps_observed_pixels(shape):
+    torch.manual_seed(0)
+    model = _randomise_head(InpaintNet(chans=8, num_pool_layers=2, pool="blur", test_time_shifts=2)).eval()
+    image = torch.rand(2, 1, *shape)
+    mask = torch.rand(*shape) > 0.5
+    out = model(image * ~mask, mask)
+    assert out.shape == (2, 1, *shape)
+    assert torch.equal(out[..., ~mask], (image * ~mask)[..., ~mask])
+    assert model.model_args["pool"] == "blur"
+    assert isinstance(build_network(model.model_args).unet.pool, BlurPool)
+    assert set(model.state_dict()) == set(InpaintNet(chans=8, num_pool_layers=2).state_dict())  # no stored kernel
+
+
+def test_blur_pool_halves_the_size_keeps_constants_and_shifts_smoothly():
+    pool = BlurPool()
+    assert torch.allclose(pool(torch.full((1, 3, 8, 8), 0.7)), torch.full((1, 3, 4, 4), 0.7))
+    # a one-pixel line: max pooling's output jumps between 1 and 0 with the line's parity, the blur's does not
+    responses = {"max": [], "blur": []}
+    for col in (9, 10):  # the line moves one pixel, out of the output pixel's 2x2 window
+        x = torch.zeros(1, 1, 16, 16)
+        x[..., col] = 1.0
+        responses["max"].append(torch.nn.MaxPool2d(2)(x)[0, 0, 4, 4].item())
+        responses["blur"].append(pool(x)[0, 0, 4, 4].item())
+    blur_jump = abs(responses["blur"][0] - responses["blur"][1])
+    max_jump = abs(responses["max"][0] - responses["max"][1])
+    assert max_jump == 1.0 and blur_jump == pytest.approx(0.5)
+
+
+def test_unknown_pool_is_refused():
+    with pytest.raises(ValueError, match="unknown pool 'avg'"):
+        UNet(3, 1, chans=8, pool="avg")
 
 
 def test_unknown_block_is_refused():

@@ -71,7 +71,7 @@ def test_tiny_training_writes_checkpoints_and_history(full_run):
     assert state["resume"]["best_val"] == max(row["val_psnr_gaps"] for row in history)
     last = load_checkpoint(run_dir / "last.pt")
     assert last["resume"]["epoch"] == 2 and last["model_args"] == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": TINY.test_time_shifts,
-                                                                    "block": "conv"}
+                                                                    "block": "conv", "pool": "max"}
     assert set(last) == {"model", "model_args", "config", "history", "metrics", "resume"}
     best = load_checkpoint(run_dir / "best.pt")
     best_epoch = best["resume"]["epoch"]
@@ -139,6 +139,18 @@ def test_resume_with_other_architecture_is_refused(full_run, tmp_path, images, m
     (tmp_path / "last.pt").write_bytes((run_dir / "last.pt").read_bytes())
     with pytest.raises(ValueError, match=r"trained with .*pass another --run-dir .*or delete"):
         train(replace(TINY, chans=16), images, mask_module, tmp_path, resume=True, progress=False)
+
+
+def test_resume_accepts_a_checkpoint_from_before_the_block_and_pool_settings(full_run, tmp_path, images, mask_module):
+    """Older checkpoints leave out ``block`` and ``pool``: they mean the defaults, so the run resumes."""
+    run_dir, state = full_run
+    old = load_checkpoint(run_dir / "last.pt")
+    old["model_args"] = {k: v for k, v in old["model_args"].items() if k not in ("block", "pool")}
+    torch.save(old, tmp_path / "last.pt")
+    again = train(TINY, images, mask_module, tmp_path, resume=True, progress=False)
+    assert again["resume"]["epoch"] == state["resume"]["epoch"]
+    with pytest.raises(ValueError, match="trained with"):
+        train(replace(TINY, pool="blur"), images, mask_module, tmp_path, resume=True, progress=False)
 
 
 def test_resume_log_names_the_next_epoch(full_run, tmp_path, images, mask_module, caplog):
