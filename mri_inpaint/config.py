@@ -39,7 +39,7 @@ class TrainConfig:
     """Network size and optimisation; checkpoints store it."""
 
     seed: int = 0  # seed of initialisation, shuffling and corruption
-    epochs: int = 7  # passes over the training images
+    epochs: int = 8  # passes over the training images
     batch_size: int = 32  # images per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay

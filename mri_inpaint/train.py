@@ -19,7 +19,7 @@ from .config import TrainConfig
 from .dataset import make_train_loaders
 from .losses import GAP_LOSSES, masked_l1
 from .metrics import evaluate_fill
-from .model import InpaintNet
+from .model import InpaintNet, with_shifts
 from .utils import atomic_write, pick_device
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,9 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         record: the settings stored as the checkpoints' ``config`` (default ``asdict(cfg)``).
         on_epoch: optional hook whose returned scores are added to each epoch's log row.
 
+    Each epoch is validated, and handed to ``on_epoch``, with the plain fill (one window): the
+    shift-averaged fill costs four times as much and is judged once, at the end.
+
     Returns:
         the last checkpoint state (:mod:`~mri_inpaint.checkpoint` format, with ``resume``).
 
@@ -153,11 +156,12 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
             loss_sum += loss * len(batch[0])
             bar.set_postfix(loss=f"{loss:.4f}")
         seconds = time.time() - t0
-        metrics = validate(model, val_loader)
+        plain = with_shifts(model, 1)  # the weights' own fill: shift averaging is judged at fill time
+        metrics = validate(plain, val_loader)
         row = {"epoch": epoch + 1, f"train_{cfg.loss}_gaps": loss_sum / max(seen, 1), "lr": sched.get_last_lr()[0],
                "images_per_s": seen / seconds, "seconds": seconds, **{f"val_{k}": v for k, v in metrics.items()}}
         if on_epoch is not None:
-            row.update(on_epoch(model, row))
+            row.update(on_epoch(plain, row))
         history.append(row)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))
         improved = metrics["psnr_gaps"] > best_val

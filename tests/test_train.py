@@ -128,6 +128,23 @@ def test_mse_loss_trains_and_logs_its_name(tmp_path, images, mask_module):
     assert 0 < row["train_mse_gaps"] < 0.05 and np.isfinite(row["val_psnr_gaps"])
 
 
+def test_epochs_are_validated_and_checked_with_the_plain_fill(tmp_path, images, mask_module):
+    """Validation and the epoch hook see one window, whatever the fill's shift averaging."""
+    seen = []
+    cfg = replace(TINY, epochs=1, test_time_shifts=4)
+    state = train(cfg, images, mask_module, tmp_path, progress=False, device="cpu",
+                  on_epoch=lambda model, row: seen.append(model.test_time_shifts) or {})
+    model = build_model(load_checkpoint(tmp_path / "last.pt"))
+    assert seen == [1] and model.test_time_shifts == 4
+    _, val_loader = train_mod.make_train_loaders(images, mask_module, batch_size=cfg.batch_size,
+                                                 val_fraction=cfg.val_fraction, shift_prob=cfg.shift_prob,
+                                                 seed=cfg.seed)
+    plain = train_mod.validate(train_mod.with_shifts(model, 1), val_loader)["psnr_gaps"]
+    averaged = train_mod.validate(model, val_loader)["psnr_gaps"]
+    assert state["history"][0]["val_psnr_gaps"] == pytest.approx(plain, abs=1e-6)
+    assert plain != pytest.approx(averaged, abs=1e-6)
+
+
 def test_unknown_loss_is_refused_before_training(tmp_path, images, mask_module):
     with pytest.raises(ValueError, match="unknown training loss 'l3'.*l1, mse"):
         train(replace(TINY, loss="l3"), images, mask_module, tmp_path / "bad", progress=False)
