@@ -20,7 +20,7 @@ from mri_inpaint.paths import DEFAULT_WEIGHTS
 DOC = ROOT / "docs" / "results.md"
 #: The variants compared in docs/results.md, in table order (bench/variants/<name>.json, bench/results/loho-<name>.json).
 VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse",
-                "defaults", "naf", "rot180", "blurpool")
+                "defaults", "naf", "rot180", "blurpool", "batch16")
 #: The final network's tables are the metrics its run stored in the weights file.
 WEIGHTS = DEFAULT_WEIGHTS
 

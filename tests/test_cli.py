@@ -228,7 +228,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert (run_dir / "final.pt").is_file()
     choice = metrics["fill_choice"]  # the fill the held-out head favoured
     member = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": choice["test_time_shifts"],
-              "block": "conv"}
+              "block": "conv", "pool": "max"}
     # self-trained: the one adapted on all test images and the two cross-fitting folds' networks
     want = {"members": [member] * 3} if choice["self_train"] else member
     assert load_checkpoint(tmp_path / "final.pt")["model_args"] == want

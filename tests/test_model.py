@@ -96,7 +96,7 @@ def test_inpaintnet_per_image_masks(corrupted_images, mask):
 
 def test_inpaintnet_records_model_args():
     model = InpaintNet(chans=8, num_pool_layers=2)
-    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1, "block": "conv"}
+    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1, "block": "conv", "pool": "max"}
     again = InpaintNet(**model.model_args)
     again.load_state_dict(model.state_dict())
 
