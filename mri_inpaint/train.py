@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import logging
 import math
@@ -38,13 +39,14 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
     return f
 
 
-#: Architecture settings that older checkpoints leave out, at the values those networks had.
-_ARCHITECTURE_DEFAULTS = {"block": "conv", "pool": "max"}
-
-
 def _architecture(model_args: dict) -> dict:
-    """The constructor arguments that shape the network (the fill's shift averaging does not)."""
-    return {k: v for k, v in {**_ARCHITECTURE_DEFAULTS, **model_args}.items() if k != "test_time_shifts"}
+    """The constructor arguments that shape the network (the fill's shift averaging does not).
+
+    Arguments an older checkpoint leaves out (``block``, ``pool``) take :class:`InpaintNet`'s
+    defaults, the values those networks were built with.
+    """
+    defaults = {name: p.default for name, p in inspect.signature(InpaintNet).parameters.items()}
+    return {k: v for k, v in {**defaults, **model_args}.items() if k != "test_time_shifts"}
 
 
 def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1) -> float:
