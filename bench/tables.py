@@ -21,6 +21,8 @@ DOC = ROOT / "docs" / "results.md"
 #: The variants compared in docs/results.md, in table order (bench/variants/<name>.json, bench/results/loho-<name>.json).
 VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse",
                 "defaults", "naf", "rot180", "blurpool", "batch16")
+#: Variants run at the final run's length on itk, against the defaults at that length (``loho-full6.json``).
+FULL_VARIANT_ROWS = ("full6-batch16", "full6-unique", "full6-unique-seed1")
 #: The final network's tables are the metrics its run stored in the weights file.
 WEIGHTS = DEFAULT_WEIGHTS
 
@@ -107,6 +109,31 @@ def variants() -> str:
                 "real-image check, shift-averaged (robex / itk left out)"], rows, "|---|---|---:|---:|---:|---:|---:|")
 
 
+def variants_full() -> str:
+    rows = []
+    for name, file in (("full6", "loho-full6.json"), *((n, f"loho-{n}.json") for n in FULL_VARIANT_ROWS)):
+        r = _load(file)["heads"]["itk"]
+        by = _by_method(r["rows"])
+        rows.append([load_variant(name)["description"], f"`{name}`", f"{by['U-Net']['psnr_gaps']:.2f}",
+                     f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}", f"{r['real_check_psnr']:.2f}",
+                     f"{r['real_check_psnr_shift_averaged']:.2f}"])
+    return _md(["variant", "file", "itk", "itk, shift-averaged", "real-image check", "real-image check, shift-averaged"],
+               rows, "|---|---|---:|---:|---:|---:|")
+
+
+def joint() -> str:
+    data = _load("joint-full6-unique.json")
+    rows = []
+    for head, r in data["heads"].items():
+        s = r["scores"]
+        for name in ("separate", "joint"):
+            rows.append([head, name, f"{s[name]:.2f}", f"{s[name + ', shift-averaged']:.2f}",
+                         f"{s[name + ', self-trained + shift-averaged']:.2f}",
+                         f"{s[name + ': real-image check, shift-averaged']:.2f}"])
+    return _md(["held-out head", "training", "PSNR gaps (dB)", "shift-averaged", "self-trained + shift-averaged",
+                "real-image check, shift-averaged"], rows, "|---|---|---:|---:|---:|---:|")
+
+
 def _adapt_rows(name: str) -> list[list]:
     rows = []
     for r in _load(name)["rows"]:
@@ -171,8 +198,9 @@ def source_heads() -> str:
                [[r["source"], f"{r['corr']:.3f}", f"{r['nn_mse']:.4f}"] for r in _load("heads.json")["rows"]])
 
 
-TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants, adapt,
-                                  adapt_warp, adapt_steps, ceiling, seen_heads, source_heads)}
+TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants,
+                                  variants_full, joint, adapt, adapt_warp, adapt_steps, ceiling, seen_heads,
+                                  source_heads)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: ``on_epoch(model, row) -> dict``: extra scores added to an epoch's log row.
 EpochHook = Callable[[InpaintNet, dict], dict]
+#: ``extra_loss(model) -> loss``: a second loss added to every training step (the model in train mode).
+StepLoss = Callable[[InpaintNet], torch.Tensor]
 
 
 def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
@@ -49,13 +51,17 @@ def _architecture(model_args: dict) -> dict:
     return {k: v for k, v in {**defaults, **model_args}.items() if k != "test_time_shifts"}
 
 
-def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1) -> float:
-    """One optimisation step on a batch of ``(corrupted, mask, clean)``: ``loss_fn`` (L1) on the missing pixels."""
+def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1,
+               extra_loss: StepLoss | None = None) -> float:
+    """One optimisation step on a batch of ``(corrupted, mask, clean)``: ``loss_fn`` (L1) on the missing
+    pixels, plus ``extra_loss(model)`` if given."""
     device = next(model.parameters()).device
     corrupted, mask, clean = (t.to(device) for t in batch)
     with torch.autocast(device.type, enabled=amp):
         pred = model(corrupted, mask)
     loss = loss_fn(pred.float(), clean, mask)
+    if extra_loss is not None:
+        loss = loss + extra_loss(model)
     opt.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(opt)
@@ -80,7 +86,8 @@ def validate(model: InpaintNet, loader) -> dict:
 
 def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path | str, *,
           resume: bool = False, progress: bool = True, device: str | torch.device = "auto",
-          record: dict | None = None, on_epoch: EpochHook | None = None) -> dict:
+          record: dict | None = None, on_epoch: EpochHook | None = None,
+          extra_loss: StepLoss | None = None) -> dict:
     """Train an :class:`InpaintNet` and keep ``last.pt``/``best.pt`` under ``run_dir``.
 
     Args:
@@ -93,6 +100,8 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         device: "auto", "cpu", "cuda" or a device.
         record: the settings stored as the checkpoints' ``config`` (default ``asdict(cfg)``).
         on_epoch: optional hook whose returned scores are added to each epoch's log row.
+        extra_loss: optional second loss added to every step (``bench/joint.py``: the real images'
+            observed pixels from the start); its own random state is not checkpointed.
 
     Each epoch is validated, and handed to ``on_epoch``, with the plain fill (one window): the
     shift-averaged fill costs four times as much and is judged once, at the end.
@@ -153,7 +162,7 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         t0, seen, loss_sum = time.time(), 0, 0.0
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp, loss_fn=loss_fn)
+            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp, loss_fn=loss_fn, extra_loss=extra_loss)
             seen += len(batch[0])
             loss_sum += loss * len(batch[0])
             bar.set_postfix(loss=f"{loss:.4f}")

@@ -117,3 +117,25 @@ def test_half_turn_averaged_fill_keeps_observed_pixels_and_averages_the_turned_f
         expected = (net(x, m) + net(x.flip(-2, -1), m.flip(-2, -1)).flip(-2, -1)) / 2
     assert torch.equal(out[..., ~m], x[..., ~m])
     assert torch.allclose(out[..., m], expected[..., m])
+
+
+def test_joint_loss_scores_real_observed_pixels_weighted_and_refreshes_pseudo_fills(corrupted_images, mask,
+                                                                                     monkeypatch):
+    from bench import joint
+
+    torch.manual_seed(0)
+    model = InpaintNet(chans=8, num_pool_layers=2).train()
+    refreshes = []
+    real_predict = joint.predict
+
+    def counting_predict(net, images, m):
+        refreshes.append(net.test_time_shifts)
+        return real_predict(net, images, m)
+    monkeypatch.setattr(joint, "predict", counting_predict)
+    one = joint.JointLoss(corrupted_images, mask, weight=1.0, batch_size=4, refresh_every=2)
+    two = joint.JointLoss(corrupted_images, mask, weight=2.0, batch_size=4, refresh_every=2)
+    losses = [(one(model).item(), two(model).item()) for _ in range(5)]
+    assert refreshes == [1] * 6  # steps 0, 2, 4 of each, with the plain fill
+    assert model.training  # the refresh leaves the network in train mode
+    for a, b in losses:
+        assert a > 0 and b == pytest.approx(2 * a, rel=1e-5)
