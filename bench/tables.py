@@ -22,7 +22,7 @@ DOC = ROOT / "docs" / "results.md"
 VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse",
                 "defaults", "naf", "rot180", "blurpool", "batch16")
 #: Variants run at the final run's length on itk, against the defaults at that length (``loho-full6.json``).
-FULL_VARIANT_ROWS = ("full6-batch16", "full6-unique", "full6-unique-seed1")
+FULL_VARIANT_ROWS = ("full6-batch16", "full6-unique", "full6-unique-seed1", "full6-unique-lr3e3")
 #: The final network's tables are the metrics its run stored in the weights file.
 WEIGHTS = DEFAULT_WEIGHTS
 
