@@ -101,7 +101,8 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         record: the settings stored as the checkpoints' ``config`` (default ``asdict(cfg)``).
         on_epoch: optional hook whose returned scores are added to each epoch's log row.
         extra_loss: optional second loss added to every step (``bench/joint.py``: the real images'
-            observed pixels from the start); its own random state is not checkpointed.
+            observed pixels from the start); the logged training loss includes it, and its own random
+            state is not checkpointed.
 
     Each epoch is validated, and handed to ``on_epoch``, with the plain fill (one window): the
     shift-averaged fill costs four times as much and is judged once, at the end.
