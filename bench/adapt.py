@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import RESULTS, bench_paths, held_out_images, loho_config
+from bench.common import RESULTS, SHORT_RUN_EPOCHS, SHORT_RUN_IMAGES, bench_paths, held_out_images, loho_config
 
 from mri_inpaint.adapt import cross_fit, cross_fitted_check, self_train
 from mri_inpaint.check import real_image_check
@@ -44,8 +44,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proxy-head", default="robex", help="held-out head whose slices are the proxy")
     parser.add_argument("--seconds", type=float, default=150, help="wall-time budget of every method")
-    parser.add_argument("--num-images", type=int, default=8000, help="as in bench.loho")
-    parser.add_argument("--epochs", type=int, default=2, help="as in bench.loho")
+    parser.add_argument("--num-images", type=int, default=SHORT_RUN_IMAGES, help="as in bench.loho")
+    parser.add_argument("--epochs", type=int, default=SHORT_RUN_EPOCHS, help="as in bench.loho")
     parser.add_argument("--real-top", type=int, default=2, help="methods also scored by the cross-fitted real check")
     parser.add_argument("--only", default="", help="method names separated by '|' to run (merged into --out)")
     parser.add_argument("--out", type=Path, default=RESULTS / "adapt.json", help="JSON results")

@@ -28,8 +28,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, bench_paths, held_out_images,
-                          loho_config, short_run_config, supervised_fine_tune)
+from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, SHORT_RUN_EPOCHS, SHORT_RUN_IMAGES,
+                          bench_paths, held_out_images, loho_config, short_run_config, supervised_fine_tune)
 
 from mri_inpaint.adapt import cross_fit, self_train
 from mri_inpaint.checkpoint import load_model
@@ -48,8 +48,8 @@ SIBLING_SEED = 977
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", default=",".join(INDIVIDUAL_HEADS), help="held-out heads, one at a time")
-    parser.add_argument("--num-images", type=int, default=8000, help="training images per run (as bench.loho)")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (as bench.loho)")
+    parser.add_argument("--num-images", type=int, default=SHORT_RUN_IMAGES, help="training images per run (as bench.loho)")
+    parser.add_argument("--epochs", type=int, default=SHORT_RUN_EPOCHS, help="epochs per run (as bench.loho)")
     parser.add_argument("--ensemble", action="store_true", help="also the shipped form: three adapted networks")
     parser.add_argument("--out", type=Path, default=RESULTS / "ceiling.json", help="JSON results")
     args = parser.parse_args(argv)

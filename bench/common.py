@@ -34,6 +34,8 @@ HELD_OUT_IMAGES = 200
 HELD_OUT_ANATOMY, HELD_OUT_SEED = HELD_OUT_VARIATION, HELD_OUT_SEED
 #: The keys a variant file may set.
 VARIANT_KEYS = {"description", "anatomy", "train", "num_images", "epochs"}
+#: The length of a leave-one-head-out run unless a variant sets another: training images, epochs.
+SHORT_RUN_IMAGES, SHORT_RUN_EPOCHS = 8000, 2
 
 
 def load_variant(name: str | None) -> dict:
@@ -90,6 +92,11 @@ class HalfTurnAveraged(torch.nn.Module):
 def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):
     """Clean slices of one head only, with fixed variation (by default a seed never used for training)."""
     return held_out_slices(head, n, seed)
+
+
+def run_length(variant: dict) -> tuple[int, int]:
+    """A variant's leave-one-head-out run length ``(num_images, epochs)``, the short run unless it sets them."""
+    return variant.get("num_images", SHORT_RUN_IMAGES), variant.get("epochs", SHORT_RUN_EPOCHS)
 
 
 def short_run_config(heads: list[str], num_images: int, epochs: int, train: dict | None = None):

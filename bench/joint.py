@@ -1,6 +1,6 @@
 """Joint training: the real images' observed pixels in every training step, against self-training at the end.
 
-    python -m bench.joint --heads itk --variant full6-unique [--weight 0.5]
+    python -m bench.joint --heads itk --variant full6-unique [--weight 1.0]
 
 For a held-out head, a network is trained on the other heads as ``bench.loho`` trains it, but every
 step also takes a batch of the head's 100 slices under the exact test mask (only their observed
@@ -22,7 +22,8 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
-from bench.common import RESULTS, bench_paths, held_out_images, load_variant, loho_config, loho_images
+from bench.common import (RESULTS, bench_paths, held_out_images, load_variant, loho_config, loho_images,
+                          run_length)
 from mri_inpaint.adapt import self_train, self_training_batch
 from mri_inpaint.check import real_image_check
 from mri_inpaint.checkpoint import build_model, load_model
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("--adapt-steps", type=int, default=None, help="self-training steps (default: the preset's)")
     args = parser.parse_args(argv)
     variant = load_variant(args.variant)
-    num_images, epochs = variant.get("num_images", 8000), variant.get("epochs", 2)
+    num_images, epochs = run_length(variant)
     test = load_inputs()
     out = RESULTS / f"joint-{args.variant}.json"
     results = {"settings": {"variant": args.variant, "weight": args.weight, "proxy_images": PROXY_IMAGES,
@@ -84,12 +85,13 @@ def main(argv=None) -> int:
         cfg = loho_config(head, num_images, epochs, variant["train"])
         if args.adapt_steps is not None:
             cfg.adapt.steps = args.adapt_steps
-        separate = bench_paths(f"loho-{args.variant}/{head}").run_dir / "last.pt"
+        loho_paths = bench_paths(f"loho-{args.variant}/{head}")  # the bench.loho run: its images and network
+        separate = loho_paths.run_dir / "last.pt"
         if not separate.exists():
             raise SystemExit(f"{separate} is missing: run python -m bench.loho --heads {head} --variant {args.variant} first")
         clean = held_out_images(head, PROXY_IMAGES)
         proxy = corrupt(clean, test.mask)
-        images = loho_images(cfg, bench_paths(f"loho-{args.variant}/{head}"), variant["anatomy"])
+        images = loho_images(cfg, loho_paths, variant["anatomy"])
         anchors = anchor_images(images, cfg.adapt)
         paths = bench_paths(f"joint-{args.variant}-w{args.weight:g}/{head}")
         t0 = time.perf_counter()
@@ -97,13 +99,12 @@ def main(argv=None) -> int:
                       record={**asdict(cfg), "joint": {"head": head, "weight": args.weight}},
                       extra_loss=JointLoss(proxy, test.mask, weight=args.weight))
         minutes = (time.perf_counter() - t0) / 60
-        networks = {"joint": build_model(state, "cpu"),
-                    "separate": load_model(separate)}
+        networks = {"joint": build_model(state, "cpu"), "separate": load_model(separate)}
         scores = {}
         for name, net in networks.items():
             shifted = with_shifts(net, cfg.train.test_time_shifts)
             adapted = self_train(shifted, proxy, test.mask, anchors, cfg.adapt, progress=False)
-            table = {f"{name}": with_shifts(net, 1), f"{name}, shift-averaged": shifted,
+            table = {name: with_shifts(net, 1), f"{name}, shift-averaged": shifted,
                      f"{name}, self-trained + shift-averaged": adapted}
             for r in compare_methods(clean, test.mask, methods_table(table, baselines=False)):
                 scores[r["method"]] = r["psnr_gaps"]

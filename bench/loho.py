@@ -26,15 +26,11 @@ import time
 from pathlib import Path
 
 from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, HalfTurnAveraged,
-                          bench_paths, held_out_images, load_variant, loho_config, loho_images)
+                          bench_paths, held_out_images, load_variant, loho_config, loho_images, run_length)
 from mri_inpaint.check import real_image_check
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.model import with_shifts
 from mri_inpaint.pipeline import load_inputs, train_or_resume
-
-#: The length of a leave-one-head-out run unless a variant sets another.
-NUM_IMAGES, EPOCHS = 8000, 2
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default bench/results/loho[-variant].json)")
     args = parser.parse_args(argv)
     variant = load_variant(args.variant)
-    num_images, epochs = variant.get("num_images", NUM_IMAGES), variant.get("epochs", EPOCHS)
+    num_images, epochs = run_length(variant)
     tag = args.variant or ""
     out = args.out or RESULTS / (f"loho-{tag}.json" if tag else "loho.json")
     test = load_inputs()
