@@ -22,7 +22,9 @@ import hashlib
 import io
 import json
 import logging
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -120,12 +122,14 @@ class ImageCache:
                 "count": self.count, "chunk_size": self.chunk_size, "path": str(self.root)}
 
     # ----------------------------------------------------------------- public
-    def build(self, source: ImageSource, progress: bool = True) -> np.ndarray:
+    def build(self, source: ImageSource, progress: bool = True,
+              report: Callable[[str], None] | None = None) -> np.ndarray:
         """Generate the missing or invalid chunks and return all images.
 
         Args:
             source: the image source; its ``name`` and ``params()`` must match the cache's.
             progress: show a tqdm bar over chunks.
+            report: called with one line for each chunk generated (e.g. ``print`` in a notebook).
 
         Returns:
             float32 array ``(count, 1, 64, 64)`` with values in [0, 1].
@@ -147,10 +151,14 @@ class ImageCache:
                     if i in entries:  # forget the stale entry before its file is replaced
                         del entries[i]
                         self._write_manifest(entries)
+                    t0 = time.perf_counter()
                     images = self._generate(source, i)
                     entries[i] = self._write_chunk(i, images)
                     self._write_manifest(entries)
                     generated += 1
+                    if report is not None:
+                        report(f"{self.root.name}: chunk {i + 1}/{self.n_chunks} generated ({len(images)} images "
+                               f"in {time.perf_counter() - t0:.0f} s)")
                 else:
                     reused += 1
                 start = i * self.chunk_size

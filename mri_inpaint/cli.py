@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import shlex
 import sys
 import tokenize
 from dataclasses import fields
@@ -140,8 +141,6 @@ def _device(args):
 def cmd_info(args) -> int:
     from .data import describe_test_set
     from .masks import fit_stripes
-    from .sources import course_generator_available
-
     test = _inputs(args)
     stripes = fit_stripes(test.mask)
     print(f"test set: {test.path}")
@@ -151,11 +150,13 @@ def cmd_info(args) -> int:
     print(f"stripes: period {stripes.period:.4f} px, width {stripes.width:g} px, slant {stripes.slant:+.4f} px/row, "
           f"phase {stripes.phase:.4f}; the ideal pattern matches {1 - len(stripes.exceptions) / test.mask.size:.1%} "
           f"of pixels ({len(stripes.exceptions)} exceptions stored for an exact round trip)")
-    print("training source: " + ("course generator (ese_invldm) installed" if course_generator_available()
-                                 else "embedded anatomy (course generator not installed)"))
+    from .course_setup import ensure_course_importable
     from .pipeline import image_cache, image_source
 
     cfg, paths = config_from_args(args), paths_from_args(args)
+    installed = ensure_course_importable(paths.course_dir)  # what course-setup installed counts
+    print("training source: " + ("course generator (ese_invldm) installed" if installed
+                                 else "embedded anatomy (course generator not installed)"))
     source = image_source(cfg.data, paths)
     cache = image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir)
     state = "complete" if cache.is_complete() else "not built yet (or incomplete): `run` or `train` builds it"
@@ -301,8 +302,11 @@ def cmd_course_setup(args) -> int:
     from .course_setup import install_bundle
 
     folder = install_bundle(args.bundle, paths_from_args(args).course_dir)
-    print(f"course generator installed from {args.bundle}: ese_invldm importable from {folder}; "
-          "install its Python requirements as the course's run.sh does")
+    run_sh = folder.parent / "run.sh"
+    print(f"course generator installed from {args.bundle}: ese_invldm importable from {folder}")
+    if run_sh.is_file():
+        print(f"its requirements are not installed yet; install them as on Colab with:\n"
+              f"  (cd {shlex.quote(str(run_sh.parent))} && bash run.sh)")
     return 0
 
 

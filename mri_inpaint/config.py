@@ -27,6 +27,10 @@ class DataConfig:
     course_scheduler: str = "ddim"  # course generator: "ddim" or "ddpm"
     course_temperature: float = 1.0  # course generator: sampling temperature (0, 1]
     course_batch_size: int = 64  # course generator: images per generate() batch
+    generated_images: int = 0  # course generator: images generated, the rest of num_images augmented copies (0: as many as generation_budget_s allows)
+    generation_budget_s: float = 2100.0  # course generator: seconds allowed for generating the training images (35 min on a free T4)
+    min_generated: int = 2000  # course generator: fewest generated images a plan accepts
+    sweep_images: int = 64  # course generator: images per setting in the notebook's sweep
 
     def course_kwargs(self) -> dict:
         """Keyword arguments of :class:`~mri_inpaint.sources.CourseSource`."""
@@ -89,17 +93,20 @@ class Config:
 
 
 def _smoke() -> Config:
-    return Config(data=DataConfig(num_images=160, eval_images=24, held_out_images=16),
+    return Config(data=DataConfig(num_images=160, eval_images=24, held_out_images=16, generation_budget_s=3.0,
+                                  min_generated=32, sweep_images=16),
                   train=TrainConfig(epochs=1, batch_size=16, chans=8, warmup_steps=2),
                   adapt=AdaptConfig(steps=4, batch_size=4, refresh_every=2, num_anchors=32))
 
 
 def _gpu() -> Config:
+    # On a free T4 the course generator makes about 7,800 images at 25 steps in the 35-minute
+    # budget (0.27 s each, ../docs/running.md); augmented copies complete the 40,000.
     return Config(data=DataConfig(num_images=40000), train=TrainConfig(epochs=8, chans=48))
 
 
 #: Named presets: ``full`` is the final configuration (the CPU budget), ``gpu`` a larger one the
-#: notebook picks by itself on CUDA (twice the images, more epochs, 1.5x the width), ``smoke`` a
+#: notebook picks by itself on CUDA (2.5x the images, 1.5x the width), ``smoke`` a
 #: seconds-long run of every step (tests).
 PRESETS = {"full": Config, "gpu": _gpu, "smoke": _smoke}
 

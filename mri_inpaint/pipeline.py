@@ -98,13 +98,40 @@ def image_cache(source, n: int, seed: int, root: Path, *, overwrite: bool = Fals
                       count=n, overwrite=overwrite)
 
 
-def training_images(cfg: Config, paths: Paths, *, progress: bool = True) -> np.ndarray:
-    """Build (or resume, or reuse) the training-image cache; float32 ``(N, 1, 64, 64)``."""
+def training_images(cfg: Config, paths: Paths, *, progress: bool = True, report=None) -> np.ndarray:
+    """Build (or resume, or reuse) the training-image cache; float32 ``(N, 1, 64, 64)``.
+
+    The course generator makes ``data.generated_images`` images (0: as many as
+    ``data.generation_budget_s`` allows, timed on one batch) and augmented copies of them
+    complete ``data.num_images`` (:func:`~mri_inpaint.generation.augment_to`).
+    """
     source = image_source(cfg.data, paths)
-    log.info("training images: %d from the %r source (cache under %s)", cfg.data.num_images, source.name,
-             paths.data_dir)
-    return image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir).build(
-        source, progress=progress)
+    n = cfg.data.num_images
+    if source.name == "course":
+        n = cfg.data.generated_images or planned_generated_images(cfg.data, source)
+        n = min(n, cfg.data.num_images)
+    log.info("training images: %d from the %r source (cache under %s)", n, source.name, paths.data_dir)
+    images = image_cache(source, n, cfg.data.image_seed, paths.data_dir).build(source, progress=progress,
+                                                                               report=report)
+    if len(images) < cfg.data.num_images:
+        from .generation import augment_to
+
+        log.info("%d augmented copies complete the %d training images", cfg.data.num_images - len(images),
+                 cfg.data.num_images)
+        images = augment_to(images, cfg.data.num_images, cfg.data.image_seed)
+    return images
+
+
+def planned_generated_images(data: DataConfig, source) -> int:
+    """How many images the course generator makes within ``data.generation_budget_s``, timed on one batch."""
+    import time
+
+    t0 = time.perf_counter()
+    probe = source.sample(source.batch_size, seed=data.image_seed + 999_983)
+    per_image = (time.perf_counter() - t0) / len(probe)
+    n = max(min(data.min_generated, data.num_images), int(data.generation_budget_s / per_image))
+    log.info("course generator: %.3f s an image, so %d images fit %.0f s", per_image, n, data.generation_budget_s)
+    return n
 
 
 def eval_images(cfg: Config, paths: Paths, *, progress: bool = False) -> np.ndarray:

@@ -9,9 +9,11 @@
 
 # %% [markdown]
 # **Set-up.** The answers call the small tested package `mri_inpaint/` of this repository (the same functions run
-# from the command line as `mri-inpaint run`). On Colab the next cell clones the repository, moves into it and
-# installs the package; everywhere it fixes the seeds and picks the device. On a GPU it uses the larger `gpu`
-# preset (more images, more epochs, a wider network); on a CPU the `full` preset.
+# from the command line as `mri-inpaint run`). On Colab this cell mounts Drive, clones the repository into
+# `/content/mri-inpaint` (set `REPO_URL` below once) and keeps the working folder at `/content`, where the course's
+# set-up cell expects it; every costly result (generated images, checkpoints, figures, the filled test set) is kept
+# in `MyDrive/mri_inpaint`, so after a runtime reset "Run all" resumes from Drive. On a GPU the larger `gpu` preset
+# is used, on a CPU the `full` preset.
 
 # %%
 import os
@@ -20,34 +22,38 @@ from pathlib import Path
 
 IN_COLAB = "google.colab" in sys.modules
 REPO_URL = os.environ.get("MRI_REPO_URL", "")  # this repository's git URL: needed on Colab only
-if IN_COLAB and not Path("mri_inpaint").is_dir():
+if IN_COLAB:
+    os.chdir("/content")  # the course's set-up cell unpacks its bundle here; its sys.path line is absolute
+    from google.colab import drive
+    drive.mount("/content/drive")
+REPO = next((p for p in (Path.cwd(), *Path.cwd().parents, Path("/content/mri-inpaint"))
+             if (p / "mri_inpaint").is_dir()), None)
+if REPO is None and IN_COLAB:
     if not REPO_URL:
         raise RuntimeError("set REPO_URL in this cell to this repository's git URL, then run the cell again")
-    !git clone --depth 1 {REPO_URL} mri-inpaint
-    %cd mri-inpaint
-    !pip install -q --no-deps -e .
-if not Path("mri_inpaint").is_dir():
+    !git clone --depth 1 {REPO_URL} /content/mri-inpaint
+    REPO = Path("/content/mri-inpaint")
+if REPO is None:
     raise RuntimeError(f"open this notebook from the mri-inpaint repository folder (now in {Path.cwd()})")
-sys.path.insert(0, str(Path.cwd()))
+sys.path.insert(0, str(REPO))
 
 import numpy as np
 import torch
 
 import helpers
-from mri_inpaint import pipeline
+from mri_inpaint import colab, pipeline
 from mri_inpaint.config import preset, with_overrides
 from mri_inpaint.paths import Paths
 from mri_inpaint.utils import pick_device, seed_everything
 
 PRESET = os.environ.get("MRI_PRESET") or ("gpu" if torch.cuda.is_available() else "full")
 cfg = preset(PRESET)
-paths = Paths.default(Path(os.environ.get("MRI_WORK_DIR", Path.cwd())), run_name=f"notebook-{PRESET}")
-if IN_COLAB and Path("/content/drive/MyDrive").is_dir():
-    paths = paths.replace(data_dir=Path("/content/drive/MyDrive/mri_inpaint/data"))  # the image cache survives
+WORK = colab.DRIVE_WORK if IN_COLAB else Path(os.environ.get("MRI_WORK_DIR", REPO))
+paths = Paths.default(WORK, run_name=f"notebook-{PRESET}")
 helpers.FIGURES = paths.figures
 seed_everything(0)
 device = pick_device(cfg.device)
-print(f"preset {PRESET!r} on {device} (torch {torch.__version__}); run folder {paths.run_dir}")
+print(f"preset {PRESET!r} on {device} (torch {torch.__version__}); repository {REPO}; results under {WORK}")
 
 # %% [markdown] template="1"
 
@@ -58,35 +64,42 @@ import sys
 print(f"Python {sys.version.split()[0]} in {os.getcwd()}")
 
 # %% template="3"
-IN_COLAB = "google.colab" in sys.modules
-BUNDLE_ZIP = "/content/drive/MyDrive/cw1_files.zip"  # the course's later set-up: the bundle on Drive
-if IN_COLAB:
-    from google.colab import drive
-    drive.mount('/content/drive')
-if IN_COLAB and os.path.isfile(BUNDLE_ZIP):
-    !unzip /content/drive/MyDrive/cw1_files.zip -d ./
-    !chmod +x run.sh
-    !bash ./run.sh
+COURSE_BUNDLE = False  # becomes True where the course's generator is installed
+if IN_COLAB and os.path.isfile("/content/drive/MyDrive/cw1_files.zip"):
+    COURSE_BUNDLE = True
+    if not colab.bundle_unpacked():  # a rerun skips the unzip, which would stop at a "replace?" prompt
+        !unzip /content/drive/MyDrive/cw1_files.zip -d ./
+        print("moved up from the re-packed bundle:", colab.flatten_bundle() or "nothing (flat layout)")
+    if not colab.setup_done():  # run.sh runs once per runtime
+        !chmod +x run.sh
+        !bash ./run.sh
+        colab.mark_setup_done()
     sys.path.append('/content/ese-invldm')
 elif IN_COLAB:
-    # Pull and install necessary files
-    !gdown 1-6JPxY7rUySRaCXTKHD400e8UWs2DZiY # run.sh
-    !gdown --folder 1-PJmUzB9HN3mCKsl7qKGlUynltY5ttp7 # ese-invldm
-    !gdown --folder 1-V9EOGuiYOiszIg3pA15D9ThwXO1gr4E # files
-    !chmod +x run.sh
-    !bash ./run.sh
+    # No bundle on Drive: the course's first set-up, downloading the same files with gdown
+    if not os.path.isfile("run.sh"):
+        # Pull and install necessary files
+        !gdown 1-6JPxY7rUySRaCXTKHD400e8UWs2DZiY # run.sh
+        !gdown --folder 1-PJmUzB9HN3mCKsl7qKGlUynltY5ttp7 # ese-invldm
+        !gdown --folder 1-V9EOGuiYOiszIg3pA15D9ThwXO1gr4E # files
+    COURSE_BUNDLE = os.path.isfile("run.sh") and colab.bundle_unpacked()
+    if COURSE_BUNDLE and not colab.setup_done():
+        !chmod +x run.sh
+        !bash ./run.sh
+        colab.mark_setup_done()
     sys.path.append('/content/ese-invldm')
 else:
-    print("not on Colab: the course bundle (Drive or gdown) cannot be installed here, so this cell skips it; "
-          "the repository's embedded real heads stand in for the generator")
+    from mri_inpaint.course_setup import ensure_course_importable
+
+    COURSE_BUNDLE = ensure_course_importable(paths.course_dir)  # installed by `mri-inpaint course-setup`
+    print("not on Colab: the course bundle is " + ("installed (mri-inpaint course-setup)" if COURSE_BUNDLE else
+          "not installed here, so the repository's embedded real heads stand in for the generator"))
 
 # %% template="4"
 try:
     from ese_invldm import generate
-except ImportError:
-    generate = None
-    print("ese_invldm is not installed (no course bundle): the call below is skipped and the embedded real "
-          "heads stand in for the generator")
+except Exception as exc:  # its own imports may fail too, not only a missing package
+    generate = colab.no_generator(exc, expected=COURSE_BUNDLE)  # stops here when the bundle is installed
 
 """
 Generates samples using a diffusion-based generative model.
@@ -121,12 +134,17 @@ Returns:
 """
 
 if generate is not None:
-    samples = generate(num_samples=64, num_inference_steps=50, batch_size=64, scheduler="ddim", temperature=1.0,
-                       seed=42)
     from mri_inpaint.sources import as_image_batch
+    from mri_inpaint.sources.course import quiet
 
-    first_look = as_image_batch(samples)  # a list of batches or one tensor, (N,1,64,64) or (N,64,64), any range
-    print(f"generate returned {first_look.shape[0]} images; each min-max normalised to [0, 1] like the test images")
+    with quiet():  # generate prints a line and a progress bar per batch
+        samples = generate(num_samples=20, num_inference_steps=25, batch_size=16, scheduler="ddim",
+                           temperature=1.0, seed=42)
+    first = samples[0]
+    print(f"generate returned a {type(samples).__name__} of {len(samples)} batches, the first "
+          f"{tuple(first.shape)} {first.dtype} on {first.device}, values in [{float(first.min()):.3f}, "
+          f"{float(first.max()):.3f}]: each image is min-max normalised to [0, 1] like the test images")
+    helpers.show(helpers.image_grid(as_image_batch(samples)[:10], suptitle="a first look: 10 images of generate"))
 
 # %% [markdown]
 # **The test images.** `test_set.npy` is read from the repository folder (or `MyDrive` on Colab, or `$MRI_TEST_SET`).
@@ -145,7 +163,11 @@ print(f"{test.path}: {test.images.shape} {test.images.dtype}, values in [{test.i
 # test mask is applied to them, and they are compared with the test images' *observed* pixels: the correlation of
 # the two mean images (is the anatomy where it is in the test images?), the mean distance from each test image to
 # its nearest generated image (does every test image have a look-alike?), the distance between the intensity
-# histograms, and the seconds each image costs. The setting with the closest look-alikes is used.
+# histograms, and the seconds each image costs. Generation is the expensive part on a free GPU (about 0.27 s an
+# image at 25 steps on a T4), so a time budget decides how many images are generated: the closest setting that
+# makes enough images within it is used, and augmented copies of the generated images (small warps and
+# intensity curves) complete the training set. The projection is printed before generation starts, and each
+# setting's sample is kept on disk (on Drive on Colab), so a rerun measures nothing twice.
 #
 # Without the course bundle the same measurements are made for the **stand-in**: sagittal slices of real heads
 # embedded in this repository (Colin27, ROBEX, ITK, BrainBrowser and two population templates; `References.md`),
@@ -154,18 +176,26 @@ print(f"{test.path}: {test.images.shape} {test.images.dtype}, values in [{test.i
 # test images. A mirrored copy of the mix is a control: the test faces point right, so mirroring must score worse.
 
 # %%
-from mri_inpaint.fidelity import timed_fidelity
+from mri_inpaint.fidelity import fidelity, timed_fidelity
+from mri_inpaint.generation import measured_setting, plan_generation
 from mri_inpaint.sources import AnatomyParams, AnatomySource, CourseSource
 
 if generate is not None:
-    grid = [(s, k, t) for s in ("ddim", "ddpm") for k in (10, 25, 50) for t in (0.6, 0.8, 1.0)]
-    sweep = [timed_fidelity(f"{s}, {k} steps, temperature {t}",
-                            lambda: CourseSource(num_inference_steps=k, scheduler=s, temperature=t).sample(64, 42),
-                            test.images, test.mask) for s, k, t in grid]
-    best = min(sweep, key=lambda r: r["nn_mse"])
-    s, k, t = grid[sweep.index(best)]
-    cfg = with_overrides(cfg, data={"source": "course", "course_scheduler": s, "course_steps": k,
-                                    "course_temperature": t})
+    grid = [("ddim", k, t) for k in (10, 25, 50) for t in (0.8, 1.0)] + [("ddpm", 25, 1.0)]
+    sweep = []
+    for s, k, t in grid:
+        params = {"scheduler": s, "num_inference_steps": k, "temperature": t}
+        row = measured_setting(f"{s}, {k} steps, temperature {t}", params,
+                               lambda: CourseSource(**params).sample(cfg.data.sweep_images, 42),
+                               paths.data_dir / "generator-sweep")
+        sweep.append({**row, **fidelity(row["images"], test.images, test.mask)})
+    plan = plan_generation(sweep, cfg.data.num_images, cfg.data.generation_budget_s,
+                           min_images=cfg.data.min_generated)
+    cfg = with_overrides(cfg, data={"source": "course", "course_scheduler": plan.params["scheduler"],
+                                    "course_steps": plan.params["num_inference_steps"],
+                                    "course_temperature": plan.params["temperature"],
+                                    "generated_images": plan.generated})
+    print(plan.describe())
 else:
     mix = pipeline.image_source(with_overrides(cfg, data={"source": "anatomy"}).data, paths)
     sweep = [timed_fidelity("embedded heads, the training mix", lambda: mix.sample(1000, seed=99),
@@ -193,8 +223,9 @@ helpers.show(helpers.mean_images({"test images": test.images, sweep[0]["setting"
 # stopped; on Colab the cache lives on Drive), and the first ten images and the first ten test images are shown.
 
 # %%
-train_images = pipeline.training_images(cfg, paths, progress=False)
-source_name = "course generator" if cfg.data.source == "course" else "embedded real heads standing in for the generator"
+train_images = pipeline.training_images(cfg, paths, progress=False, report=print)  # one line per generated chunk
+source_name = ("course generator" if cfg.data.source == "course" else
+               "embedded real heads, standing in for the generator (no course bundle)")
 print(f"{len(train_images)} training images {train_images.shape[1:]} from the {source_name}, cached under "
       f"{paths.data_dir.resolve()}")
 helpers.show(helpers.image_grid(train_images[:10], suptitle=f"10 training images: {source_name}"), "q1_generated.png")

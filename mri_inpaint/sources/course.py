@@ -6,7 +6,10 @@ repository; install it with ``python -m mri_inpaint course-setup --bundle PATH_O
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import warnings
 
 import numpy as np
 import torch
@@ -14,6 +17,8 @@ import torch
 from .base import IMAGE_SIZE, minmax_normalise
 
 SCHEDULERS = ("ddim", "ddpm")
+#: ``generate`` seeds NumPy, which takes seeds in [0, 2**32) only.
+SEED_LIMIT = 2 ** 32
 
 NOT_INSTALLED = (
     "the course generator `ese_invldm` is not importable: the course bundle "
@@ -71,7 +76,7 @@ class CourseSource:
 
         Args:
             n: number of images, >= 1.
-            seed: seed handed to ``ese_invldm.generate``.
+            seed: any non-negative integer; ``generate`` gets :func:`generator_seed` of it.
 
         Returns:
             float32 ``(n, 1, 64, 64)``, each image min-max normalised to [0, 1].
@@ -91,13 +96,38 @@ class CourseSource:
                     f"ese_invldm is installed but failed to import ({exc}); install its Python "
                     "requirements per the course instructions (the bundle's run.sh)") from exc
             raise ImportError(NOT_INSTALLED) from exc
-        samples = generate(num_samples=n, num_inference_steps=self.num_inference_steps,
-                           batch_size=self.batch_size, scheduler=self.scheduler,
-                           temperature=self.temperature, seed=seed)
+        with quiet():
+            samples = generate(num_samples=n, num_inference_steps=self.num_inference_steps,
+                               batch_size=self.batch_size, scheduler=self.scheduler,
+                               temperature=self.temperature, seed=generator_seed(seed))
         images = as_image_batch(samples)
         if len(images) != n:
             raise RuntimeError(f"ese_invldm.generate returned {len(images)} images; expected {n}")
         return images
+
+
+def generator_seed(seed: int) -> int:
+    """``seed`` folded into [0, 2**32), the range ``generate`` (through NumPy) accepts."""
+    return int(seed) % SEED_LIMIT
+
+
+@contextlib.contextmanager
+def quiet():
+    """Capture what ``generate`` prints: its "Batch i" lines, progress bars and warnings.
+
+    A notebook cell would otherwise receive one bar per batch (hundreds of lines). Errors
+    still propagate; what was printed is attached to them as a note.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            warnings.simplefilter("ignore")
+            yield
+    except Exception as exc:
+        tail = (out.getvalue() + err.getvalue()).strip().splitlines()[-5:]
+        if tail:
+            exc.add_note("ese_invldm.generate printed, last lines:\n" + "\n".join(tail))
+        raise
 
 
 def as_image_batch(samples) -> np.ndarray:
