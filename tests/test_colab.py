@@ -214,7 +214,8 @@ def test_notebook_on_colab_trains_on_the_generator_keeps_all_on_drive_and_resume
     assert sum(c["num_samples"] for c in train_calls) == data["generated_images"] < data["num_images"]
     caches = [p for p in (work / "data").iterdir() if p.name.startswith("course-")]
     assert caches and (work / "runs" / "notebook-smoke" / "final.pt").is_file()  # on Drive
-    assert (work / "test_set_nogaps.npy").is_file() and not (rt.content / "mri-inpaint" / "test_set_nogaps.npy").exists()
+    assert (work / "test_set_nogaps.npy").is_file()  # the fill is on Drive; the clone's copy is untouched
+    assert (rt.content / "mri-inpaint" / "test_set_nogaps.npy").read_bytes() == (ROOT / "test_set_nogaps.npy").read_bytes()
     assert "augmented copies" in out and "Batch 0" not in out  # the plan is printed; generate's output is not
 
     # The generated cache holds generate's own images, min-max normalised.
@@ -234,7 +235,7 @@ def test_notebook_on_colab_trains_on_the_generator_keeps_all_on_drive_and_resume
             del sys.modules[name]
 
     # The same runtime again: no hang at unzip's prompt, nothing generated or trained twice.
-    n_calls, last_pt = len(calls), (work / "runs" / "notebook-smoke" / "last.pt").read_bytes()
+    n_calls, last_pt = len(rt.calls()), (work / "runs" / "notebook-smoke" / "last.pt").read_bytes()
     out = rt.run()
     assert "Directory InverseLDM already exists" not in out  # run.sh did not run twice
     assert [c for c in rt.calls()[n_calls:] if c["seed"] != 42] == []
