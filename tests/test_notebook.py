@@ -3,6 +3,8 @@ number its prose quotes found in its outputs, and runnable top to bottom with an
 (stand-in) course generator."""
 from __future__ import annotations
 
+import ast
+import copy
 import importlib.util
 import json
 import re
@@ -111,6 +113,228 @@ def test_builder_refuses_a_lost_template_line():
     code["source"] = "import os"  # `import sys` dropped
     with pytest.raises(ValueError, match="lost lines"):
         build_notebook.build(template(), cells)
+
+
+# ---------------------------------------------------------------- the package's code, injected
+FIXTURE_MODULE = '''"""A module the tests inject from."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..util import helper
+from . import sibling
+
+
+def _private():
+    return 0
+
+
+# A comment that belongs to the block.
+# Two lines of it.
+@dataclass
+class Block:
+    """A block."""
+
+    size: int = 1
+
+    def scale(self):
+        from .sibling import FACTOR
+        from .. import util
+        return FACTOR * util.helper()
+
+
+#: Doubling, as a constant.
+SCALE: float = 2.0
+SCALE_TABLE = {}
+SCALE_TABLE["x"] = SCALE  # assigns an item, defines no name
+LOW, (HIGH, *REST) = 0, (1, 2)
+
+
+def double(x):
+    return SCALE * x
+'''
+
+FIXTURE_SOURCE = '''# %% [markdown]
+# What the block does.
+
+# %% source="pkg/sub/mod.py:*imports,Block,SCALE,double"
+import os  # the cell's own line
+
+# %%
+print(double(3))
+'''
+
+EXPECTED_CELL = '''import os  # the cell's own line
+
+import math
+from dataclasses import dataclass
+
+from pkg.util import helper
+from pkg.sub import sibling
+
+
+# A comment that belongs to the block.
+# Two lines of it.
+@dataclass
+class Block:
+    """A block."""
+
+    size: int = 1
+
+    def scale(self):
+        from pkg.sub.sibling import FACTOR
+        from pkg import util
+        return FACTOR * util.helper()
+
+
+#: Doubling, as a constant.
+SCALE: float = 2.0
+
+
+def double(x):
+    return SCALE * x'''
+
+
+@pytest.fixture
+def fixture_package(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "util.py").write_text("def helper():\n    return 5\n")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "sibling.py").write_text("FACTOR = 3\n")
+    (tmp_path / "pkg" / "sub" / "mod.py").write_text(FIXTURE_MODULE)
+    return tmp_path
+
+
+def test_source_directive_injects_the_named_objects_after_the_cells_own_lines(fixture_package):
+    cells = build_notebook.parse_source(FIXTURE_SOURCE, root=fixture_package)
+    assert [c["type"] for c in cells] == ["markdown", "code", "code"]
+    assert cells[1]["directive"] == "pkg/sub/mod.py:*imports,Block,SCALE,double"
+    assert cells[1]["source"] == EXPECTED_CELL
+    assert cells[2]["source"] == "print(double(3))" and cells[2]["directive"] is None
+    # a cell with only the directive holds only the package's code
+    only = build_notebook.parse_source('# %% source="pkg/sub/mod.py:double"\n', root=fixture_package)
+    assert only[0]["source"] == "def double(x):\n    return SCALE * x"
+
+
+def test_injected_cell_runs_with_its_imports_made_absolute(fixture_package, monkeypatch):
+    monkeypatch.syspath_prepend(str(fixture_package))
+    cell = build_notebook.parse_source(FIXTURE_SOURCE, root=fixture_package)[1]["source"]
+    scope: dict = {}
+    exec(compile(cell, "<cell>", "exec"), scope)
+    assert scope["double"](3) == 6.0 and scope["Block"]().scale() == 15  # 3 * 5, via pkg.sub and pkg
+
+
+def test_relative_imports_resolve_as_python_resolves_them(fixture_package):
+    root = fixture_package
+    for file, package in ((root / "pkg" / "sub" / "mod.py", "pkg.sub"), (root / "pkg" / "sub" / "__init__.py", "pkg.sub"),
+                          (root / "pkg" / "util.py", "pkg")):
+        for level in (1, 2):
+            for module in (None, "x.y"):
+                name = "." * level + (module or "")
+                try:
+                    expected = importlib.util.resolve_name(name, package)
+                except ImportError:
+                    with pytest.raises(ValueError, match="above the top-level package"):
+                        build_notebook.absolute_module(file, root, level, module, "here")
+                    continue
+                assert build_notebook.absolute_module(file, root, level, module, "here") == expected
+
+
+def test_changing_the_package_changes_the_cell_and_drops_its_outputs(fixture_package):
+    empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    first = build_notebook.build(empty, build_notebook.parse_source(FIXTURE_SOURCE, root=fixture_package))
+    ran = {"output_type": "stream", "name": "stdout", "text": ["6.0\n"]}
+    for count, cell in enumerate((c for c in first["cells"] if c["cell_type"] == "code"), 1):
+        cell["outputs"], cell["execution_count"] = [ran], count
+    module = fixture_package / "pkg" / "sub" / "mod.py"
+    module.write_text(FIXTURE_MODULE.replace("return SCALE * x", "return SCALE * x + 0"))
+    again = build_notebook.build(empty, build_notebook.parse_source(FIXTURE_SOURCE, root=fixture_package), first)
+    assert text(again["cells"][1]) == EXPECTED_CELL + " + 0"
+    assert again["cells"][1]["outputs"] == [] and again["cells"][1]["execution_count"] is None
+    assert again["cells"][2]["outputs"] == [ran]  # an unchanged cell keeps its run
+
+
+def test_source_directive_errors_name_the_cell_and_the_object(fixture_package):
+    def parse(directive, kind=""):
+        return build_notebook.parse_source(f'x = 1\n# %%{kind} source="{directive}"\n', root=fixture_package)
+
+    with pytest.raises(ValueError, match=r"line 2 .*pkg/sub/mod.py:Block,Missing.*named 'Missing'"):
+        parse("pkg/sub/mod.py:Block,Missing")
+    with pytest.raises(ValueError, match="named 'sibling'"):
+        parse("pkg/sub/mod.py:_private,sibling")  # an imported name is not a definition...
+    assert parse("pkg/sub/mod.py:_private")[0]["source"].startswith("def _private")  # ...a private one is
+    with pytest.raises(ValueError, match="pkg/nope.py does not exist"):
+        parse("pkg/nope.py:Block")
+    assert parse("pkg/sub/mod.py:SCALE_TABLE,REST")[0]["source"] == \
+        "SCALE_TABLE = {}\n\n\nLOW, (HIGH, *REST) = 0, (1, 2)"
+    with pytest.raises(ValueError, match="outside"):
+        parse("../elsewhere.py:Block")
+    with pytest.raises(ValueError, match="expected source="):
+        parse("pkg/sub/mod.py")
+    with pytest.raises(ValueError, match="only a code cell"):
+        parse("pkg/sub/mod.py:Block", kind=" [markdown]")
+
+
+def test_the_cli_reports_a_bad_directive_in_one_line(monkeypatch, tmp_path, capsys):
+    source = tmp_path / "Assessment.py"
+    source.write_text(build_notebook.SOURCE.read_text() + '\n# %% source="mri_inpaint/model.py:NoSuchThing"\n')
+    monkeypatch.setattr(build_notebook, "SOURCE", source)
+    monkeypatch.setattr(build_notebook, "NOTEBOOK", tmp_path / "Assessment.ipynb")
+    assert build_notebook.main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'NoSuchThing'" in err and "mri_inpaint/model.py" in err
+    assert not (tmp_path / "Assessment.ipynb").exists()
+
+
+def _directive_cells() -> list[tuple[int, str, str]]:
+    """``(cell index, the cell's own lines, directive)`` for each ``source=`` cell of notebook/Assessment.py,
+    read with a pattern of its own rather than the builder's parser."""
+    found, index, current = [], -1, None
+    for line in build_notebook.SOURCE.read_text().splitlines():
+        if line.startswith("# %%"):
+            index += 1
+            m = re.search(r' source="([^"]*)"', line)
+            current = [index, [], m.group(1)] if m else None
+            if current:
+                found.append(current)
+        elif current is not None:
+            current[1].append(line)
+    return [(i, "\n".join(lines).strip("\n"), d) for i, lines, d in found]
+
+
+def _code_without_relative_imports(node: ast.AST, module: str) -> str:
+    """``ast.dump`` of ``node`` with each relative import resolved as Python resolves it."""
+    node = copy.deepcopy(node)
+    package = module.rpartition(".")[0]  # pkg.mod -> pkg, and pkg.__init__ -> pkg
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.ImportFrom) and sub.level:
+            sub.module = importlib.util.resolve_name("." * sub.level + (sub.module or ""), package)
+            sub.level = 0
+    return ast.dump(node)
+
+
+def test_the_notebooks_injected_cells_are_the_packages_current_code():
+    cells = notebook()["cells"]
+    assert len(cells) == len(build_notebook.parse_source(build_notebook.SOURCE.read_text())), \
+        "Assessment.ipynb's cells are not notebook/Assessment.py's: run scripts/build_notebook.py"
+    for index, head, directive in _directive_cells():
+        cell = text(cells[index])
+        assert cell == build_notebook.inject(head, directive), \
+            f"cell {index} ({directive}) differs from the package's code: run scripts/build_notebook.py"
+        # the same check without the builder's extraction: each named definition compiles to the package's
+        path, _, names = directive.partition(":")
+        module = path.removesuffix(".py").replace("/", ".")
+        tree = ast.parse((ROOT / path).read_text())
+        in_cell = ast.parse(cell)
+        for name in (n.strip() for n in names.split(",")):
+            if name == "*imports":
+                continue
+            ours = [n for n in in_cell.body if name in build_notebook.defined_names(n)]
+            theirs = [n for n in tree.body if name in build_notebook.defined_names(n)]
+            assert len(ours) == len(theirs) == 1, f"cell {index}: {name}"
+            assert ast.dump(ours[0]) == _code_without_relative_imports(theirs[0], module), f"cell {index}: {name}"
 
 
 def test_one_set_up_cell_before_question_1_and_no_talk_of_tests():
