@@ -72,7 +72,7 @@ def score_fill_steps(model, clean: np.ndarray, mask: np.ndarray, anchors: np.nda
 
 
 def verdict(mean: float, se: float, *, k: float = GAIN_STANDARD_ERRORS) -> str:
-    """``"gain"`` when ``mean > k * se``, ``"loss"`` when ``mean < -k * se``, else ``"tie"`` (also for an unknown ``se``)."""
+    """``"gain"`` when ``mean > k * se``, ``"loss"`` when ``mean < -k * se``, else ``"tie"`` (also for a NaN ``se``)."""
     if not np.isfinite(se):
         return "tie"
     return "gain" if mean > k * se else "loss" if mean < -k * se else "tie"
