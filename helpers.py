@@ -10,8 +10,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from mri_inpaint.figures import (fill_panels, image_grid, labelled_rows, mask_figure, mean_images,  # noqa: F401
-                                 training_curves)
+from mri_inpaint.figures import (error_panels, fill_panels, image_grid, labelled_rows, mask_figure,  # noqa: F401
+                                 mean_images, training_curves)
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 

@@ -10,7 +10,7 @@ import torch
 from .baselines import biharmonic, row_interpolate_np, zero_fill
 from .fill import predict
 from .masks import corrupt
-from .metrics import evaluate_fill
+from .metrics import evaluate_fill, masked_psnr
 
 FillFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -32,13 +32,15 @@ def methods_table(networks: dict[str, torch.nn.Module] | None = None, *, baselin
     return methods
 
 
-def compare_methods(images_clean, mask, methods: dict[str, FillFn]) -> list[dict]:
+def compare_methods(images_clean, mask, methods: dict[str, FillFn], *, per_image: bool = False) -> list[dict]:
     """Corrupt clean images with ``mask``, fill them with every method and score them.
 
     Args:
         images_clean: ``(N, 1, H, W)`` ground-truth images in [0, 1].
         mask: bool ``(H, W)``, True where missing.
         methods: ``{name: fn(corrupted, mask) -> filled}``, e.g. :func:`methods_table`.
+        per_image: also keep each image's gap PSNR (``"psnr_gaps_per_image"``, a list of N
+            floats, dB), for paired comparisons of two methods on the same images.
 
     Returns:
         one row per method, in order: ``{"method": name, **evaluate_fill(...),
@@ -52,7 +54,10 @@ def compare_methods(images_clean, mask, methods: dict[str, FillFn]) -> list[dict
         t0 = time.perf_counter()
         filled = fn(corrupted.copy(), mask)
         elapsed = time.perf_counter() - t0
-        rows.append({"method": name, **evaluate_fill(filled, images_clean, mask), "seconds": elapsed})
+        row = {"method": name, **evaluate_fill(filled, images_clean, mask), "seconds": elapsed}
+        if per_image:
+            row["psnr_gaps_per_image"] = masked_psnr(filled, images_clean, mask).tolist()
+        rows.append(row)
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Figures: image grids, gap-filling panels, training curves, the mask, and the CLI's run figures.
+"""Figures: image grids, gap-filling and error panels, training curves, the mask, and the CLI's run figures.
 
 Every function returns a :class:`matplotlib.figure.Figure` and saves it when given
 ``path``; none calls ``plt.show()``. matplotlib is imported lazily, so the package works
@@ -196,48 +196,172 @@ def fill_panels(corrupted, filled, mask, *, target=None, n: int = 10, size: floa
     return _save(fig, path)
 
 
+def _series(history: Sequence[dict], key: str):
+    """``(epochs, values)`` of ``key`` over the history rows that have it, or None."""
+    pts = [(h["epoch"], h[key]) for h in history if h.get(key) is not None]
+    return ([e for e, _ in pts], [v for _, v in pts]) if pts else None
+
+
 def training_curves(history: Sequence[dict], *, path: Path | str | None = None) -> "Figure":
-    """Loss, PSNR and SSIM per epoch from the training history.
+    """Per-epoch curves: training and validation loss on one axis, validation PSNR, and the label-free check.
+
+    The training loss is the L1 on the gaps averaged over the epoch's steps (``train_l1_gaps``);
+    the validation loss is the same L1 on the gaps of the validation images after the epoch
+    (``val_mae_gaps``: the mean absolute error over the missing pixels). The label-free check on
+    the test images (``real_check_psnr``) measures another thing (observed pixels of the real
+    images, hidden by a shifted mask) and gets its own axis.
 
     Args:
-        history: list of dicts with ``epoch``, ``train_l1_gaps``, ``val_psnr_gaps``,
-            ``val_ssim_image`` and ``val_ssim_gaps`` (missing keys are skipped).
+        history: the training log, one dict per epoch with ``epoch`` and those keys (missing
+            keys leave their curve out).
         path: save the figure there.
 
     Returns:
-        The figure.
+        The figure, three axes: loss, validation PSNR, label-free check.
     """
-    fig, (ax_l, ax_p, ax_s) = _plt().subplots(1, 3, figsize=(13, 3.4))
-
-    def series(key):
-        pts = [(h["epoch"], h[key]) for h in history if key in h and h[key] is not None]
-        return ([e for e, _ in pts], [v for _, v in pts]) if pts else None
+    fig, (ax_l, ax_p, ax_c) = _plt().subplots(1, 3, figsize=(13, 3.4))
 
     def plot(ax, key, label, **kw):
-        s = series(key)
+        s = _series(history, key)
         if s:
             ax.plot(*s, marker="o" if len(s[0]) < 30 else None, ms=3, label=label, **kw)
+        return s
 
-    plot(ax_l, "train_l1_gaps", "train L1 (gaps)")
-    ax_l.set(title="training loss", xlabel="epoch", ylabel="masked L1")
-    if any(h.get("train_l1_gaps", 0) > 0 for h in history):
-        ax_l.set_yscale("log")
-    plot(ax_p, "val_psnr_gaps", "val PSNR (gaps)", color="C1")
-    plot(ax_p, "real_check_psnr", "real-image check", color="C4")
-    ax_p.set(title="PSNR: validation and real-image check", xlabel="epoch", ylabel="dB")
-    best = series("val_psnr_gaps")
+    plot(ax_l, "train_l1_gaps", "training (mean over the epoch)", color="C0")
+    plot(ax_l, "val_mae_gaps", "validation (after the epoch)", color="C1")
+    ax_l.set(title="L1 loss on the gaps", xlabel="epoch", ylabel="mean |fill - truth| on the gaps")
+    best = plot(ax_p, "val_psnr_gaps", "validation PSNR (gaps)", color="C1")
     if best:
         i = int(np.argmax(best[1]))
         ax_p.scatter([best[0][i]], [best[1][i]], color="k", zorder=3, s=18,
                      label=f"best {best[1][i]:.2f} dB (epoch {best[0][i]})")
-    plot(ax_s, "val_ssim_image", "val SSIM (image)", color="C2")
-    plot(ax_s, "val_ssim_gaps", "val SSIM (gaps)", color="C3")
-    ax_s.set(title="validation SSIM", xlabel="epoch", ylabel="SSIM")
-    for ax in (ax_l, ax_p, ax_s):
+    ax_p.set(title="validation PSNR on the gaps", xlabel="epoch", ylabel="dB")
+    if not plot(ax_c, "real_check_psnr", "label-free check", color="C4"):
+        ax_c.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax_c.transAxes)
+    ax_c.set(title="label-free check on the test images", xlabel="epoch", ylabel="dB on hidden observed pixels")
+    for ax in (ax_l, ax_p, ax_c):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def _window_sums(x: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``x`` ``(N, H, W)`` over every ``size`` x ``size`` window: ``(N, H - size + 1, W - size + 1)``."""
+    t = np.pad(x, ((0, 0), (1, 0), (1, 0))).cumsum(1).cumsum(2)  # summed-area table
+    return t[:, size:, size:] - t[:, :-size, size:] - t[:, size:, :-size] + t[:, :-size, :-size]
+
+
+def texture_window(truth, size: int = 16, *, inside: int = 4, threshold: float = 0.1) -> tuple[int, int, int]:
+    """The ``size`` x ``size`` window with the most texture: the largest sum of squared truth gradients.
+
+    Windows must lie inside the head, ``inside`` pixels within its outline (the pixels above
+    ``threshold``, holes filled), so the bright scalp edge against the background does not win
+    over the brain's folds; with no such window anywhere, every window counts.
+
+    Args:
+        truth: ``(N, 1, H, W)`` or ``(N, H, W)`` ground-truth images in [0, 1].
+        size: window side (pixels), at most the image size.
+        inside: pixels eroded from the head's outline (0: windows may touch the background).
+        threshold: intensity above which a pixel belongs to the head.
+
+    Returns:
+        ``(image index, top row, left column)`` of the window.
+    """
+    from scipy import ndimage
+
+    imgs = _stack(truth).astype(np.float64)
+    if not 1 <= size <= min(imgs.shape[1:]):
+        raise ValueError(f"window size {size} must be between 1 and the image size {imgs.shape[1:]}")
+    gy, gx = np.gradient(imgs, axis=(1, 2))
+    sums = _window_sums(gy ** 2 + gx ** 2, size)
+    head = np.stack([ndimage.binary_fill_holes(img > threshold) for img in imgs])
+    if inside > 0:
+        head = np.stack([ndimage.binary_erosion(h, iterations=inside) for h in head])
+    valid = _window_sums(head.astype(np.float64), size) >= size * size - 0.5
+    if valid.any():
+        sums = np.where(valid, sums, -np.inf)
+    i, r, c = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(i), int(r), int(c)
+
+
+def error_panels(truth, filled, mask, *, n: int = 6, zoom: int = 16, window: tuple[int, int, int] | None = None,
+                 size: float = 1.6, title: str | None = None, path: Path | str | None = None) -> "Figure":
+    """Truth, fill and absolute error for ``n`` images, and a zoom on their most textured window.
+
+    The top block has one column per image (titled with its gap PSNR) and three rows: truth,
+    fill, |fill - truth|. The bottom row shows the window of :func:`texture_window` (drawn as a
+    box above) at a larger size: truth, fill and error. Both error maps share one colour scale,
+    labelled in intensity units (images in [0, 1]).
+
+    Args:
+        truth: ``(N, 1, H, W)`` ground truth; filled: the fills of the same images.
+        mask: bool ``(H, W)``, True where missing (the error is zero elsewhere: observed pixels are kept).
+        n: images shown, the first ``n``.
+        zoom: side of the zoomed window (pixels).
+        window: a fixed window ``(image index, top row, left column)`` to zoom on, named in the
+            zoom's title; None: :func:`texture_window`'s choice.
+        size: inches per image in the top block.
+        title: title of the figure.
+        path: save the figure there.
+
+    Returns:
+        The figure: ``3 * n`` image axes and two colour bars above, three zoom axes and a colour bar below.
+    """
+    from matplotlib.patches import Rectangle
+
+    from .metrics import masked_psnr
+
+    truth, filled = _stack(truth)[:n], _stack(filled)[:n]
+    if truth.shape != filled.shape:
+        raise ValueError(f"truth and fill differ in shape: {truth.shape} vs {filled.shape}")
+    n = len(truth)
+    error = np.abs(filled - truth)
+    err_max = max(float(error.max()), 1e-6)
+    scores = masked_psnr(filled, truth, mask)
+    k, r0, c0 = texture_window(truth, zoom) if window is None else window
+    if not (0 <= k < n and 0 <= r0 <= truth.shape[1] - zoom and 0 <= c0 <= truth.shape[2] - zoom):
+        raise ValueError(f"window {window} must name one of the {n} images shown and fit a {zoom}x{zoom} crop")
+    plt = _plt()
+    fig = plt.figure(figsize=(size * n + 1.2, size * 3 + size * 2.2 + (0.4 if title else 0)), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[3, 2.2])
+    axes = top.subplots(3, n, squeeze=False)
+    ims = [None] * 3
+    for col in range(n):
+        for row, (img, cmap, hi) in enumerate(((truth[col], "gray", 1), (filled[col], "gray", 1),
+                                                 (error[col], "magma", err_max))):
+            ax = axes[row, col]
+            ims[row] = ax.imshow(img, cmap=cmap, vmin=0, vmax=hi, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == k:
+                ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), zoom, zoom, fill=False, ec="C2", lw=1.2))
+        axes[0, col].set_title(f"#{col}: {scores[col]:.1f} dB", fontsize=8)
+    for row, name in enumerate(("truth", "fill", "|error|")):
+        axes[row, 0].set_ylabel(name, fontsize=10)
+    # one colour bar per block of rows, the same width, so that the three rows stay aligned
+    top.colorbar(ims[0], ax=axes[:2, :].ravel().tolist(), fraction=0.04, pad=0.01, label="intensity")
+    top.colorbar(ims[2], ax=axes[2, :].tolist(), fraction=0.04, pad=0.01, label="|fill - truth|")
+    window = (slice(r0, r0 + zoom), slice(c0, c0 + zoom))
+    zaxes = bottom.subplots(1, 3, squeeze=False)[0]
+    for ax, (img, cmap, hi, name) in zip(zaxes, ((truth[k], "gray", 1, "truth"), (filled[k], "gray", 1, "fill"),
+                                                 (error[k], "magma", err_max, "|fill - truth|"))):
+        im = ax.imshow(img[window], cmap=cmap, vmin=0, vmax=hi, interpolation="nearest",
+                       extent=(c0 - 0.5, c0 + zoom - 0.5, r0 + zoom - 0.5, r0 - 0.5))
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    zaxes[0].set_ylabel("row")
+    for ax in zaxes:
+        ax.set_xlabel("column")
+    bottom.colorbar(im, ax=zaxes[2], fraction=0.05, pad=0.02, label="|fill - truth| (intensity, images in [0, 1])")
+    why = ("the window inside the head with the most truth gradient energy" if window is None
+           else "a fixed window")
+    bottom.suptitle(f"zoom on image #{k}, rows {r0}-{r0 + zoom - 1}, columns {c0}-{c0 + zoom - 1}: {why}",
+                    fontsize=9)
+    if title:
+        fig.suptitle(title)
     return _save(fig, path)
 
 

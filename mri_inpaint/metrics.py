@@ -105,3 +105,21 @@ def evaluate_fill(pred, target, mask) -> dict[str, float]:
         "ssim_image": float(means.mean()),
         "mae_gaps": float(masked_mean(np.abs(pred - target), mask).mean()),
     }
+
+
+def paired_difference(a, b) -> dict[str, float]:
+    """Mean, spread and standard error of the paired differences ``a - b`` (e.g. per-image PSNRs of two fills).
+
+    Args:
+        a, b: one score per image, same images in the same order.
+
+    Returns:
+        ``{"mean", "sd", "se", "n"}``: the mean difference, its sample standard deviation
+        (``ddof=1``), the standard error ``sd / sqrt(n)`` (both NaN for a single pair) and ``n``.
+    """
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"paired scores need two equally long, non-empty lists, got {a.size} and {b.size}")
+    d = a - b
+    sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+    return {"mean": float(d.mean()), "sd": sd, "se": sd / float(np.sqrt(d.size)), "n": int(d.size)}

@@ -234,7 +234,9 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
 
     Returns:
         ``(rows, choice)``: :func:`~mri_inpaint.holdout.score_fill_steps` rows, and
-        ``{"fill", "self_train", "test_time_shifts"}``, the candidate with the best gap PSNR.
+        ``{"fill", "self_train", "test_time_shifts", "comparisons"}``: the fill that
+        :func:`~mri_inpaint.holdout.best_fill` chooses by paired per-slice tests (a step ships
+        only on a gain beyond noise), and those tests.
     """
     from .holdout import best_fill, held_out_slices, score_fill_steps
 
@@ -243,8 +245,9 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
     clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
     shifts = cfg.train.test_time_shifts
     rows, _ = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress)
-    name, adapted, averaged = best_fill(rows)
-    return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1}
+    comparisons, (name, adapted, averaged) = best_fill(rows)
+    return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1,
+                  "comparisons": comparisons}
 
 
 # ---------------------------------------------------------------- evaluation and output

@@ -68,6 +68,16 @@ def test_compare_methods_ranks_and_table(tiny_model):
     assert "Time (s)" in lines[0] and len(lines) == 2 + len(rows)
     for name in methods:
         assert f"| {name} |" in table
+    assert "psnr_gaps_per_image" not in rows[0]
+
+
+def test_compare_methods_keeps_per_image_gap_psnr_on_request():
+    mask = slanted_mask((32, 32))
+    clean = smooth_images(3, (32, 32))
+    rows = ev.compare_methods(clean, mask, {"row-wise linear": ev.BASELINES["row-wise linear"]}, per_image=True)
+    per_image = rows[0]["psnr_gaps_per_image"]
+    assert len(per_image) == 3 and np.mean(per_image) == pytest.approx(rows[0]["psnr_gaps"])
+    assert len(set(per_image)) == 3  # one score per image, not the mean repeated
 
 
 def test_fill_statistics_see_zeroed_gaps_and_a_dark_background():

@@ -93,3 +93,15 @@ def test_evaluate_fill_keys_and_values():
     means, maps = ev.ssim_maps(pred, target)
     assert res["ssim_gaps"] == pytest.approx(float(ev.masked_mean(maps, mask).mean()))
     assert res["ssim_image"] == pytest.approx(float(means.mean()))
+
+
+# ---------------------------------------------------------------- paired differences
+def test_paired_difference_matches_numpy_and_rejects_unpaired_lists():
+    a, b = np.array([28.0, 26.5, 30.1, 27.2]), np.array([27.5, 26.4, 29.6, 27.3])
+    d = ev.paired_difference(a, b)
+    assert d["n"] == 4 and d["mean"] == pytest.approx((a - b).mean())
+    assert d["sd"] == pytest.approx(np.std(a - b, ddof=1)) and d["se"] == pytest.approx(d["sd"] / 2)
+    single = ev.paired_difference([1.0], [0.5])
+    assert single["mean"] == 0.5 and np.isnan(single["se"])
+    with pytest.raises(ValueError, match="equally long"):
+        ev.paired_difference([1.0, 2.0], [1.0])
