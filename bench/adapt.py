@@ -1,4 +1,4 @@
-"""Adaptation to unlabelled images, compared where the truth is known.
+"""Settings of self-training on unlabelled images, compared where the truth is known.
 
     python -m bench.adapt [--proxy-head robex] [--seconds 150]
 
@@ -7,15 +7,12 @@ on the other heads), corrupted with the exact test mask and used exactly as the 
 are: adaptation sees only their observed pixels. Each method gets the same wall-time budget
 and is scored by the TRUE masked PSNR/SSIM on the proxy, and the best ones also by the
 cross-fitted label-free check on the real test images (adapt on one half, check the other).
-Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseudo``);
-splitting the observed pixels (``split``, SSDU / Noise2Self); each plus the equivariant-imaging
-loss (``+EI``); ``split`` from an untrained network (the test images' observed pixels and
-the synthetic anchors alone, no pre-training); ``pseudo`` with lighter or no synthetic anchors, a higher learning rate or more
-frequent pseudo-fills; ``warp``: half the ``pseudo`` pairs moved by small random warps
-(rotation, zoom, elastic) instead of translations; ``pseudo`` with shift-averaged fills
-(test-time augmentation); and the ensemble of the network adapted on all proxy images with the
-two networks of the cross-fitting folds (three adaptations: three times the minutes).
-``--only 'NAME|...'`` runs just those methods and merges their rows into the existing results.
+Methods: no adaptation; self-training on pseudo-filled, re-masked images (``pseudo``, the
+package's :func:`~mri_inpaint.adapt.self_train`); ``pseudo`` with heavier, lighter or no synthetic
+anchors, a higher learning rate or more frequent pseudo-fills; and ``pseudo`` with shift-averaged
+fills (test-time augmentation). The rejected methods in ``bench/results/adapt.json`` (``split``,
+the equivariant-imaging loss, warped pairs, the ensemble) were run by this script at commit
+``8fe0f0b``. ``--only 'NAME|...'`` runs just those methods and merges their rows into the existing results.
 Writes ``bench/results/adapt.json``.
 """
 from __future__ import annotations
@@ -30,13 +27,13 @@ import torch
 
 from bench.common import RESULTS, SHORT_RUN_EPOCHS, SHORT_RUN_IMAGES, bench_paths, held_out_images, loho_config
 
-from mri_inpaint.adapt import cross_fit, cross_fitted_check, self_train
+from mri_inpaint.adapt import cross_fitted_check, self_train
 from mri_inpaint.check import real_image_check
 from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.model import InpaintEnsemble, InpaintNet, with_shifts
+from mri_inpaint.model import with_shifts
 from mri_inpaint.pipeline import anchor_images, load_inputs, training_images
 
 
@@ -65,16 +62,11 @@ def main(argv=None) -> int:
     methods = {  # name: (the network adaptation starts from, its settings)
         "pseudo": (base, base_adapt),
         "pseudo, anchor weight 1.0": (base, replace(base_adapt, synthetic_weight=1.0)),
-        "split": (base, replace(base_adapt, method="split")),
-        "pseudo + EI": (base, replace(base_adapt, ei_weight=1.0)),
-        "split + EI": (base, replace(base_adapt, method="split", ei_weight=1.0)),
         "pseudo + shift-averaged fills": (shifted, base_adapt),
         "pseudo, anchor weight 0.25": (base, replace(base_adapt, synthetic_weight=0.25)),
         "pseudo, no anchors": (base, replace(base_adapt, synthetic_weight=0.0)),
         "pseudo, learning rate 5e-4": (base, replace(base_adapt, lr=5e-4)),
         "pseudo, pseudo-fills refreshed every 25 steps": (base, replace(base_adapt, refresh_every=25)),
-        "pseudo, half the pairs warped": (base, replace(base_adapt, method="warp")),
-        "pseudo, half the pairs warped + shift-averaged fills": (shifted, replace(base_adapt, method="warp")),
     }
     only = {m.strip() for m in args.only.split("|") if m.strip()}
 
@@ -100,21 +92,6 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             adapted = self_train(start, proxy, test.mask, anchors, adapt_cfg, progress=False, max_seconds=args.seconds)
             score(name, adapted, (time.perf_counter() - t0) / 60, adapt_cfg)
-    name = "split, from scratch (no pre-training)"
-    if wanted(name):
-        t0 = time.perf_counter()
-        scratch = InpaintNet(chans=cfg.train.chans, num_pool_layers=cfg.train.num_pool_layers)
-        from_scratch = self_train(scratch, proxy, test.mask, anchors,
-                                  replace(base_adapt, method="split", lr=cfg.train.lr), progress=False,
-                                  max_seconds=args.seconds)
-        score(name, from_scratch, (time.perf_counter() - t0) / 60)
-    name = "pseudo + shift-averaged fills + ensemble with the 2 cross-fitting networks"
-    if wanted(name):
-        t0 = time.perf_counter()
-        fixed = replace(base_adapt, steps=_steps_in(args.seconds, shifted, proxy, test.mask, anchors, base_adapt))
-        _, folds = cross_fit(shifted, proxy, test.mask, anchors, fixed, folds=2, progress=False)
-        whole = self_train(shifted, proxy, test.mask, anchors, fixed, progress=False)
-        score(name, InpaintEnsemble([whole, *folds]), (time.perf_counter() - t0) / 60)
 
     # The real test images: cross-fitted check for the best methods by the true proxy score.
     ranked = sorted((r for r in rows if r["config"]), key=lambda r: -r["proxy_psnr_gaps"])[: args.real_top]

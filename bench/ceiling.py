@@ -1,6 +1,6 @@
 """How far the networks are from what labels would give: supervised ceilings on the labelled proxies.
 
-    python -m bench.ceiling [--heads colin27,robex,itk,brainbrowser] [--ensemble]
+    python -m bench.ceiling [--heads colin27,robex,itk,brainbrowser]
 
 For each held-out real head H, the network ``bench.loho`` trained without H (short run,
 ``runs/loho/H/``) and 100 slices of H seen through the exact test mask (the labelled proxy of
@@ -9,8 +9,7 @@ For each held-out real head H, the network ``bench.loho`` trained without H (sho
 - row-wise linear and biharmonic inpainting;
 - the network as trained, shift-averaged (the unseen-head score of ``bench.loho``, on 100 slices);
 - the project's adaptation: self-training on the proxy's observed pixels (``AdaptConfig``, 600
-  steps, shift-averaged fills); with ``--ensemble`` also the shipped form, the network adapted on
-  every proxy image averaged with the two cross-fitting networks;
+  steps, shift-averaged fills);
 - **label ceiling of adaptation**: the same network fine-tuned with the same steps, learning
   rate and anchors on 100 *other* slices of H with their full truth (:func:`supervised_fine_tune`):
   what 100 labelled images of the head teach, which 100 half-observed ones cannot exceed by much;
@@ -18,7 +17,7 @@ For each held-out real head H, the network ``bench.loho`` trained without H (sho
   what leave-one-head-out training would reach if the held-out head were no stranger.
 
 Writes ``bench/results/ceiling.json`` (heads run before, by an earlier call, stay in it) and prints
-a Markdown table. About 12 minutes a head on 2 CPU cores, 25 with ``--ensemble``.
+a Markdown table. About 12 minutes a head on 2 CPU cores.
 """
 from __future__ import annotations
 
@@ -31,12 +30,12 @@ from pathlib import Path
 from bench.common import (HELD_OUT_ANATOMY, INDIVIDUAL_HEADS, RESULTS, SHORT_RUN_EPOCHS, SHORT_RUN_IMAGES,
                           bench_paths, held_out_images, loho_config, short_run_config, supervised_fine_tune)
 
-from mri_inpaint.adapt import cross_fit, self_train
+from mri_inpaint.adapt import self_train
 from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import preset
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.masks import corrupt
-from mri_inpaint.model import InpaintEnsemble, with_shifts
+from mri_inpaint.model import with_shifts
 from mri_inpaint.pipeline import anchor_images, load_inputs, train_or_resume, training_images
 from mri_inpaint.sources.heads import HEADS
 
@@ -50,7 +49,6 @@ def main(argv=None) -> int:
     parser.add_argument("--heads", default=",".join(INDIVIDUAL_HEADS), help="held-out heads, one at a time")
     parser.add_argument("--num-images", type=int, default=SHORT_RUN_IMAGES, help="training images per run (as bench.loho)")
     parser.add_argument("--epochs", type=int, default=SHORT_RUN_EPOCHS, help="epochs per run (as bench.loho)")
-    parser.add_argument("--ensemble", action="store_true", help="also the shipped form: three adapted networks")
     parser.add_argument("--out", type=Path, default=RESULTS / "ceiling.json", help="JSON results")
     args = parser.parse_args(argv)
     test = load_inputs()
@@ -84,13 +82,6 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         nets["self-training (adaptation)"] = self_train(start, proxy, test.mask, anchors, adapt_cfg, progress=False)
         minutes["self-training (adaptation)"] = (time.perf_counter() - t0) / 60
-        if args.ensemble:
-            t0 = time.perf_counter()
-            _, folds = cross_fit(start, proxy, test.mask, anchors, adapt_cfg, folds=adapt_cfg.folds, progress=False)
-            nets["self-training, ensemble with the cross-fitting networks (shipped)"] = InpaintEnsemble(
-                [nets["self-training (adaptation)"], *folds])
-            minutes["self-training, ensemble with the cross-fitting networks (shipped)"] = (
-                minutes["self-training (adaptation)"] + (time.perf_counter() - t0) / 60)
         t0 = time.perf_counter()
         nets["label ceiling: fine-tuned on 100 labelled slices of the head"] = supervised_fine_tune(
             start, held_out_images(head, PROXY_IMAGES, seed=SIBLING_SEED), test.mask, anchors, adapt_cfg)
@@ -100,7 +91,7 @@ def main(argv=None) -> int:
         rows = [r for r in compare_methods(clean, test.mask, methods_table(nets)) if r["method"] != "zero fill"]
         for r in rows:
             r["minutes"] = minutes.get(r["method"], 0.0)
-        results["heads"][head] = {"rows": rows, "trained_on": cfg.data.heads, "ensemble": args.ensemble}
+        results["heads"][head] = {"rows": rows, "trained_on": cfg.data.heads}
         by = {r["method"]: r for r in rows}
         print(f"{head}: biharmonic {by['biharmonic']['psnr_gaps']:.2f}, unseen "
               f"{by['trained without the head, shift-averaged']['psnr_gaps']:.2f}, self-trained "

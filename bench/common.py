@@ -70,25 +70,6 @@ def bench_paths(run_name: str) -> Paths:
     return paths.replace(data_dir=paths.data_dir / "bench")
 
 
-class HalfTurnAveraged(torch.nn.Module):
-    """The average of a network's fill and its fill of the half-turned image, turned back.
-
-    The stripe mask turned half a turn is the same slanted pattern at another phase, so the
-    turned image is a fair input for a network trained on half-turned images too
-    (``TrainConfig.rot180_prob``). Observed pixels pass through bit-identical.
-    """
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        mask = torch.as_tensor(mask, device=image.device).bool().expand_as(image)
-        turned = self.model(image.flip(-2, -1), mask.flip(-2, -1)).flip(-2, -1)
-        pred = (self.model(image, mask) + turned) / 2
-        return torch.where(mask, pred, image)
-
-
 def held_out_images(head: str, n: int = HELD_OUT_IMAGES, seed: int = HELD_OUT_SEED):
     """Clean slices of one head only, with fixed variation (by default a seed never used for training)."""
     return held_out_slices(head, n, seed)

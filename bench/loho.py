@@ -25,8 +25,8 @@ import json
 import time
 from pathlib import Path
 
-from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, HalfTurnAveraged,
-                          bench_paths, held_out_images, load_variant, loho_config, loho_images, run_length)
+from bench.common import (HELD_OUT_ANATOMY, HELD_OUT_IMAGES, INDIVIDUAL_HEADS, RESULTS, bench_paths,
+                          held_out_images, load_variant, loho_config, loho_images, run_length)
 from mri_inpaint.check import real_image_check
 from mri_inpaint.evaluate import compare_methods, methods_table
 from mri_inpaint.model import with_shifts
@@ -53,8 +53,7 @@ def main(argv=None) -> int:
         model, state = train_or_resume(cfg, loho_images(cfg, paths, variant["anatomy"]), test, paths, progress=False)
         plain, shifted = with_shifts(model, 1), with_shifts(model, cfg.train.test_time_shifts)
         rows = compare_methods(held_out_images(head), test.mask,
-                               methods_table({"U-Net": plain, "U-Net, shift-averaged": shifted,
-                                              "U-Net, half-turn averaged": HalfTurnAveraged(plain).eval()}))
+                               methods_table({"U-Net": plain, "U-Net, shift-averaged": shifted}))
         checks = {name: real_image_check(net, test.images, test.mask)["psnr"] for name, net in
                   (("real_check_psnr", plain), ("real_check_psnr_shift_averaged", shifted))}
         results["heads"][head] = {"rows": rows, **checks, "trained_on": cfg.data.heads,

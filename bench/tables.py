@@ -21,6 +21,19 @@ DOC = ROOT / "docs" / "results.md"
 #: The variants compared in docs/results.md, in table order (bench/variants/<name>.json, bench/results/loho-<name>.json).
 VARIANT_ROWS = ("elastic05", "elastic075", "elastic10", "elastic15", "elastic20", "curve15", "elastic10-curve15", "mse",
                 "defaults", "naf", "rot180", "blurpool", "batch16")
+#: The commit whose code can rerun the retired variants and the rejected adaptation methods.
+RERUN_COMMIT = "8fe0f0b"
+#: Variants of options since removed from the package, with the descriptions their files gave: the files and
+#: the code are at :data:`RERUN_COMMIT`; the results stay in ``bench/results/loho-<name>.json``.
+RETIRED_VARIANTS = {
+    "mse": "elastic warp 0.05, squared-error training loss instead of L1",
+    "naf": "NAFNet's block (LayerNorm, SimpleGate, simplified channel attention; one per level) instead of two "
+           "3x3 convolutions with GroupNorm",
+    "rot180": "half the training images turned upside down (a half-turn), so that fills of the half-turned image "
+              "can be averaged in",
+    "blurpool": "antialiased down-sampling (Zhang, ICML 2019): a 2x2 max at stride 1, then a [1, 2, 1] blur at "
+                "stride 2, instead of 2x2 max pooling",
+}
 #: Variants run at the final run's length on itk, against the defaults at that length (``loho-full6.json``).
 FULL_VARIANT_ROWS = ("full6-batch16", "full6-unique", "full6-unique-seed1", "full6-unique-lr3e3")
 #: The final network's tables are the metrics its run stored in the weights file.
@@ -104,7 +117,11 @@ def variants() -> str:
             cells += [f"{by['U-Net']['psnr_gaps']:.2f}", f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}"]
         checks = " / ".join(f"{heads[h]['real_check_psnr_shift_averaged']:.2f}" if h in heads else "-"
                             for h in ("robex", "itk"))
-        rows.append([load_variant(name)["description"], f"`{name}`", *cells, checks])
+        if name in RETIRED_VARIANTS:
+            description, file = RETIRED_VARIANTS[name], f"`{name}` (at `{RERUN_COMMIT}`)"
+        else:
+            description, file = load_variant(name)["description"], f"`{name}`"
+        rows.append([description, file, *cells, checks])
     return _md(["variant", "file", "robex", "robex, shift-averaged", "itk", "itk, shift-averaged",
                 "real-image check, shift-averaged (robex / itk left out)"], rows, "|---|---|---:|---:|---:|---:|---:|")
 

@@ -1,8 +1,7 @@
 """The one checkpoint format, read and written here only.
 
 A checkpoint is a dict ``{"model", "model_args", "config", "history", "metrics"}``:
-the weights, the :class:`~mri_inpaint.model.InpaintNet` constructor arguments (or, for an
-:class:`~mri_inpaint.model.InpaintEnsemble`, ``{"members": [arguments, ...]}``), the
+the weights, the :class:`~mri_inpaint.model.InpaintNet` constructor arguments, the
 settings it was made with (``asdict`` of :class:`~mri_inpaint.config.Config`), the
 per-epoch training log, and any scores. Training checkpoints (``last.pt``, ``best.pt``)
 add ``"resume"``: optimiser, scheduler, epoch, best validation score and every RNG
@@ -15,8 +14,12 @@ from pathlib import Path
 
 import torch
 
-from .model import InpaintNet, build_network
+from .model import InpaintNet
 from .utils import atomic_write
+
+
+#: The keys every checkpoint holds (training checkpoints add ``"resume"``).
+CHECKPOINT_KEYS = ("model", "model_args", "config", "history", "metrics")
 
 
 def make_state(model: InpaintNet, *, config: dict, history: list | None = None, metrics: dict | None = None,
@@ -41,10 +44,7 @@ def write_weights(path: Path | str, model: InpaintNet, *, config: dict, history:
 
 
 def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
-    """Load a checkpoint safely (``weights_only=True``), with clear errors for bad files.
-
-    Missing optional keys (``config``, ``history``, ``metrics``) come back empty.
-    """
+    """Load a checkpoint safely (``weights_only=True``), with clear errors for bad files."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"weights file {path} not found: train first (python -m mri_inpaint train) "
@@ -59,17 +59,15 @@ def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
         # torch's own message spans lines and suggests weights_only=False (unsafe): say it in one line
         raise ValueError(f"could not read weights file {path} ({type(exc).__name__}): it is corrupted, truncated "
                          "or not a checkpoint of this project; restore it, retrain, or use another file") from exc
-    if not isinstance(state, dict) or "model" not in state or "model_args" not in state:
-        raise ValueError(f"{path} is not a checkpoint of this project (expected keys 'model' and 'model_args')")
-    for key, empty in (("config", {}), ("history", []), ("metrics", {})):
-        state.setdefault(key, empty)
+    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+        raise ValueError(f"{path} is not a checkpoint of this project (expected keys {', '.join(CHECKPOINT_KEYS)})")
     return state
 
 
 def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
     """Rebuild the network (eval mode) from a checkpoint's ``model_args`` and weights."""
     try:
-        model = build_network(state["model_args"])
+        model = InpaintNet(**state["model_args"])
         model.load_state_dict(state["model"])
     except (TypeError, RuntimeError) as exc:
         raise ValueError(f"weights do not fit this project's architecture ({exc}); "
@@ -78,5 +76,5 @@ def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
 
 
 def load_model(path: Path | str, device: torch.device | str = "cpu") -> InpaintNet:
-    """Load a trained network (:class:`InpaintNet` or an ensemble of them) from a checkpoint or weights file."""
+    """Load a trained :class:`InpaintNet` from a checkpoint or weights file."""
     return build_model(load_checkpoint(path, map_location=device), device)

@@ -40,11 +40,10 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
-    from .config import ADAPT_METHODS
     from .sources import SOURCE_NAMES
     from .sources.course import SCHEDULERS
 
-    return {"source": SOURCE_NAMES, "course_scheduler": SCHEDULERS, "method": ADAPT_METHODS}
+    return {"source": SOURCE_NAMES, "course_scheduler": SCHEDULERS}
 
 
 # ---------------------------------------------------------------- flags from the configs

@@ -50,36 +50,24 @@ class TrainConfig:
     warmup_steps: int = 200  # linear warm-up steps before cosine decay to 0
     val_fraction: float = 0.05  # share of the training images held out for validation
     shift_prob: float = 0.3  # chance that a training mask is randomly translated
-    rot180_prob: float = 0.0  # chance that a training image is turned upside down (for half-turn averaged fills)
-    loss: str = "l1"  # loss on the missing pixels: "l1" or "mse"
     chans: int = 32  # U-Net channels at full resolution
-    block: str = "conv"  # U-Net block: "conv" (two 3x3 convolutions, GroupNorm, LeakyReLU) or "naf" (NAFNet's block)
-    pool: str = "max"  # U-Net down-sampling: "max" (2x2 max pooling) or "blur" (antialiased: max at stride 1, then a blur at stride 2)
     num_pool_layers: int = 2  # U-Net down-sampling steps (a smaller receptive field generalises better)
     test_time_shifts: int = 4  # fills averaged over this many shifts of the pooling grid (1: off)
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
 
 
-#: Self-training methods: the names of :data:`mri_inpaint.adapt.REAL_PAIRS` (kept here so the flags need no torch).
-ADAPT_METHODS = ("pseudo", "split", "warp")
-
-
 @dataclass
 class AdaptConfig:
-    """Self-training on the real test images' observed pixels (targets are always real pixels)."""
+    """Self-training on the real test images' observed pixels: re-masked pseudo-fills, targets always real pixels."""
 
-    method: str = "pseudo"  # real-image loss: "pseudo" (re-mask pseudo-fills), "split" (hide observed pixels) or "warp" (pseudo, half the pairs warped)
     steps: int = 200  # optimisation steps (0: no adaptation); 600 add under 0.1 dB on a held-out head (bench/adapt_steps.py)
     batch_size: int = 16  # real images per step (and as many synthetic anchor pairs)
     lr: float = 2e-4  # AdamW learning rate (constant)
     synthetic_weight: float = 0.5  # weight of the synthetic-pair loss that anchors the real task
     refresh_every: int = 100  # steps between re-computing the pseudo-filled images
     num_anchors: int = 4000  # synthetic anchor images: the first ones of the training cache
-    split_fraction: float = 0.3  # "split": share of the observed pixels hidden as targets
-    ei_weight: float = 0.0  # weight of the equivariant-imaging loss (0: off)
     seed: int = 0  # seed of batch sampling and mask shifts
     folds: int = 2  # cross-fitted check: adapt on all folds of the test images but one, check on that one (0: skip)
-    ensemble: bool = False  # final fill: average the network adapted on all images with the folds' networks
 
 
 @dataclass

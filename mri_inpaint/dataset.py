@@ -13,10 +13,7 @@ class CorruptedPairs(Dataset):
 
     Corruption is applied when an item is read, so the mask can vary per epoch. With
     probability ``shift_prob`` the mask is translated by a random offset (robustness to
-    other stripe phases); otherwise it is the exact mask. With probability ``rot180_prob``
-    the clean image is turned upside down first (a half-turn): the stripe mask turned half a
-    turn is the same slanted pattern at another phase, so a network trained this way can
-    also fill half-turned test images, and the two fills can be averaged. ``fixed=True`` draws each
+    other stripe phases); otherwise it is the exact mask. ``fixed=True`` draws each
     item's mask from a generator seeded by its index, so validation never changes.
     Corruption uses its own generator and leaves global RNG state untouched.
 
@@ -24,7 +21,6 @@ class CorruptedPairs(Dataset):
         clean: ``TensorDataset`` whose first tensor is ``(N, 1, H, W)`` float in [0, 1].
         mask: bool ``(H, W)``, True where missing.
         shift_prob: probability of a randomly translated mask.
-        rot180_prob: probability of a half-turned clean image (0: never, and no draw is made).
         fixed: deterministic per-index masks (validation).
         seed: seed of the corruption generator.
 
@@ -32,15 +28,13 @@ class CorruptedPairs(Dataset):
         ``corrupted (1,H,W)``, ``mask (1,H,W)`` float 1 = missing, ``clean (1,H,W)``.
     """
 
-    def __init__(self, clean: TensorDataset, mask: np.ndarray, *, shift_prob: float = 0.0,
-                 rot180_prob: float = 0.0, fixed: bool = False, seed: int = 0):
-        for name, p in (("shift_prob", shift_prob), ("rot180_prob", rot180_prob)):
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {p}")
+    def __init__(self, clean: TensorDataset, mask: np.ndarray, *, shift_prob: float = 0.0, fixed: bool = False,
+                 seed: int = 0):
+        if not 0.0 <= shift_prob <= 1.0:
+            raise ValueError(f"shift_prob must be in [0, 1], got {shift_prob}")
         self.clean = clean
         self.mask = np.asarray(mask, dtype=bool)
         self.shift_prob = shift_prob
-        self.rot180_prob = rot180_prob
         self.fixed = fixed
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -65,8 +59,6 @@ class CorruptedPairs(Dataset):
 
     def __getitem__(self, index: int):
         clean = self.clean[index][0]
-        if self.rot180_prob > 0 and not self.fixed and self.rng.random() < self.rot180_prob:
-            clean = clean.flip(-2, -1)
         mask = torch.from_numpy(self._mask_for(index))[None].to(clean.dtype)
         return clean * (1 - mask), mask, clean
 
@@ -82,12 +74,11 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def make_train_loaders(images: np.ndarray, mask: np.ndarray, *, batch_size: int = 32,
-                       val_fraction: float = 0.05, shift_prob: float = 0.0, rot180_prob: float = 0.0,
-                       seed: int = 0) -> tuple[DataLoader, DataLoader]:
+def make_train_loaders(images: np.ndarray, mask: np.ndarray, *, batch_size: int = 32, val_fraction: float = 0.05,
+                       shift_prob: float = 0.0, seed: int = 0) -> tuple[DataLoader, DataLoader]:
     """Training and validation loaders of ``(corrupted, mask, clean)`` triples.
 
-    Validation images are held out from training, upright and corrupted with the exact mask.
+    Validation images are held out from training and corrupted with the exact mask.
     Shuffling uses a seeded generator (``loader.generator``) so runs are reproducible.
 
     Args:
@@ -96,8 +87,7 @@ def make_train_loaders(images: np.ndarray, mask: np.ndarray, *, batch_size: int 
     """
     tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     train_idx, val_idx = split_indices(len(tensor), val_fraction, seed)
-    train_set = CorruptedPairs(TensorDataset(tensor[train_idx]), mask, shift_prob=shift_prob,
-                               rot180_prob=rot180_prob, seed=seed + 1)
+    train_set = CorruptedPairs(TensorDataset(tensor[train_idx]), mask, shift_prob=shift_prob, seed=seed + 1)
     val_set = CorruptedPairs(TensorDataset(tensor[val_idx]), mask, fixed=True, seed=seed + 2)
     gen = torch.Generator().manual_seed(seed)
     train = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=gen, drop_last=True)

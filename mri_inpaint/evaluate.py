@@ -86,26 +86,3 @@ def format_check_table(rows: list[dict]) -> str:
     lines += [f"| {r['method']} | {r['psnr']:.2f} | {r['mae']:.4f} |" for r in rows]
     return "\n".join(lines)
 
-
-def fill_statistics(filled, mask, *, background_below: float = 0.05) -> dict[str, float]:
-    """Plausibility of a fill where no truth is known: exact zeros and the background level.
-
-    The background is where the row-wise interpolation of the observed pixels is below
-    ``background_below``. A fill whose gaps hold far more exact zeros than the observed
-    pixels do, or a darker background, leaves visible stripes.
-
-    Args:
-        filled: ``(N, 1, H, W)`` filled images; mask: bool ``(H, W)``, True where missing.
-
-    Returns:
-        ``{"gap_zero_share", "observed_zero_share", "background_gap_mean",
-        "background_observed_mean"}``.
-    """
-    filled = np.asarray(filled, dtype=np.float32)
-    mask = np.asarray(mask, dtype=bool)
-    gaps, observed = np.broadcast_to(mask, filled.shape), np.broadcast_to(~mask, filled.shape)
-    background = row_interpolate_np(np.where(gaps, 0, filled).astype(np.float32), mask) < background_below
-    return {"gap_zero_share": float((filled[gaps] == 0).mean()),
-            "observed_zero_share": float((filled[observed] == 0).mean()),
-            "background_gap_mean": float(filled[gaps & background].mean()),
-            "background_observed_mean": float(filled[observed & background].mean())}

@@ -1,4 +1,4 @@
-"""Training losses, all restricted to the pixels a weight map selects."""
+"""The training loss, restricted to the pixels a weight map selects."""
 from __future__ import annotations
 
 import torch
@@ -14,12 +14,3 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) ->
     weight = weight.expand_as(pred)
     return ((pred - target).abs() * weight).sum() / weight.sum().clamp_min(1)
 
-
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the pixels where ``weight`` is 1 (PSNR is a function of it)."""
-    weight = weight.expand_as(pred)
-    return ((pred - target) ** 2 * weight).sum() / weight.sum().clamp_min(1)
-
-
-#: Training losses on the gaps, by :attr:`~mri_inpaint.config.TrainConfig.loss` name.
-GAP_LOSSES = {"l1": masked_l1, "mse": masked_mse}

@@ -31,7 +31,6 @@ class Paths:
     run_dir: Path  # checkpoints, logs, metrics of this run (git-ignored)
     output: Path  # the filled test set
     figures: Path  # saved figures
-    weights: Path  # committed final weights
 
     @classmethod
     def default(cls, root: Path | str | None = None, *, run_name: str = "main") -> "Paths":
@@ -39,7 +38,7 @@ class Paths:
         data_env = os.environ.get("MRI_DATA_DIR")  # e.g. a Drive folder on Colab, so caches survive
         return cls(root=root, data_dir=Path(data_env) if data_env else root / "data",
                    run_dir=root / "runs" / run_name, output=root / "test_set_nogaps.npy",
-                   figures=root / "figures", weights=DEFAULT_WEIGHTS)
+                   figures=root / "figures")
 
     def replace(self, **changes) -> "Paths":
         return replace(self, **changes)

@@ -194,22 +194,17 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     """Self-train ``model`` on the test images' observed pixels, with the cross-fitted check.
 
     With ``cfg.adapt.folds`` >= 2, copies of ``model`` are first adapted fold by fold
-    (:func:`~mri_inpaint.adapt.cross_fit`: each is checked on the test images it did not
-    see), then one on all test images; with ``cfg.adapt.ensemble`` the final network
-    averages that one with the folds' networks. The result is kept as
+    (:func:`~mri_inpaint.adapt.cross_fitted_check`: each is checked on the test images it did
+    not see), then the final one on all test images. The result is kept as
     ``paths.run_dir/adapted.pt`` and reused by a rerun with the same settings.
 
     Returns:
         ``(final, cross_fitted)``: the final network (``model`` itself when
         ``cfg.adapt.steps`` is 0) and the cross-fitted check (None without folds).
     """
-    from .adapt import cross_fit, self_train
+    from .adapt import cross_fitted_check, self_train
     from .checkpoint import build_model, load_checkpoint, write_weights
-    from .model import InpaintEnsemble
 
-    if isinstance(model, InpaintEnsemble):
-        raise ValueError("adaptation starts from a trained network (e.g. runs/<name>/best.pt), not from an "
-                         "adapted ensemble such as final.pt")
     if cfg.adapt.steps <= 0:
         return model, None
     path = paths.run_dir / "adapted.pt"
@@ -219,12 +214,11 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
         if state["config"] == asdict(cfg) and state["metrics"].get("test_set") == str(test.path):
             log.info("reusing the adapted weights in %s", path)
             return build_model(state, device), state["metrics"].get("cross_fitted_check")
-    cross, fold_networks = None, []
+    cross = None
     if cfg.adapt.folds >= 2:
-        cross, fold_networks = cross_fit(model, test.images, test.mask, anchors, cfg.adapt, folds=cfg.adapt.folds,
-                                         progress=progress)
-    adapted = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
-    final = InpaintEnsemble([adapted, *fold_networks]).eval() if cfg.adapt.ensemble and fold_networks else adapted
+        cross = cross_fitted_check(model, test.images, test.mask, anchors, cfg.adapt, folds=cfg.adapt.folds,
+                                   progress=progress)
+    final = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
     write_weights(path, final, config=asdict(cfg), metrics={"test_set": str(test.path), "cross_fitted_check": cross})
     return final, cross
 

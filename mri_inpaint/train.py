@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import logging
 import math
@@ -18,7 +17,7 @@ from tqdm import tqdm
 from .checkpoint import load_checkpoint, make_state, save_checkpoint
 from .config import TrainConfig
 from .dataset import make_train_loaders
-from .losses import GAP_LOSSES, masked_l1
+from .losses import masked_l1
 from .metrics import evaluate_fill
 from .model import InpaintNet, with_shifts
 from .utils import atomic_write, pick_device
@@ -42,24 +41,19 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
 
 
 def _architecture(model_args: dict) -> dict:
-    """The constructor arguments that shape the network (the fill's shift averaging does not).
-
-    Arguments an older checkpoint leaves out (``block``, ``pool``) take :class:`InpaintNet`'s
-    defaults, the values those networks were built with.
-    """
-    defaults = {name: p.default for name, p in inspect.signature(InpaintNet).parameters.items()}
-    return {k: v for k, v in {**defaults, **model_args}.items() if k != "test_time_shifts"}
+    """The constructor arguments that shape the network (the fill's shift averaging does not)."""
+    return {k: v for k, v in model_args.items() if k != "test_time_shifts"}
 
 
-def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool, loss_fn=masked_l1,
+def train_step(model: InpaintNet, batch, opt, sched, scaler, *, amp: bool,
                extra_loss: StepLoss | None = None) -> float:
-    """One optimisation step on a batch of ``(corrupted, mask, clean)``: ``loss_fn`` (L1) on the missing
+    """One optimisation step on a batch of ``(corrupted, mask, clean)``: the L1 loss on the missing
     pixels, plus ``extra_loss(model)`` if given."""
     device = next(model.parameters()).device
     corrupted, mask, clean = (t.to(device) for t in batch)
     with torch.autocast(device.type, enabled=amp):
         pred = model(corrupted, mask)
-    loss = loss_fn(pred.float(), clean, mask)
+    loss = masked_l1(pred.float(), clean, mask)
     if extra_loss is not None:
         loss = loss + extra_loss(model)
     opt.zero_grad(set_to_none=True)
@@ -123,17 +117,13 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
     torch.manual_seed(cfg.seed)
     train_loader, val_loader = make_train_loaders(images, mask, batch_size=cfg.batch_size,
                                                   val_fraction=cfg.val_fraction,
-                                                  shift_prob=cfg.shift_prob, rot180_prob=cfg.rot180_prob,
-                                                  seed=cfg.seed)
+                                                  shift_prob=cfg.shift_prob, seed=cfg.seed)
     pairs = train_loader.dataset
     model = InpaintNet(chans=cfg.chans, num_pool_layers=cfg.num_pool_layers,
-                       test_time_shifts=cfg.test_time_shifts, block=cfg.block, pool=cfg.pool).to(device)
+                       test_time_shifts=cfg.test_time_shifts).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg.warmup_steps, cfg.epochs * len(train_loader)))
     use_amp = cfg.amp and device.type == "cuda"
-    if cfg.loss not in GAP_LOSSES:
-        raise ValueError(f"unknown training loss {cfg.loss!r}: choose one of {', '.join(GAP_LOSSES)}")
-    loss_fn = GAP_LOSSES[cfg.loss]
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, best_val, history = 0, -math.inf, []
 
@@ -163,14 +153,14 @@ def train(cfg: TrainConfig, images: np.ndarray, mask: np.ndarray, run_dir: Path 
         t0, seen, loss_sum = time.time(), 0, 0.0
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         for batch in bar:
-            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp, loss_fn=loss_fn, extra_loss=extra_loss)
+            loss = train_step(model, batch, opt, sched, scaler, amp=use_amp, extra_loss=extra_loss)
             seen += len(batch[0])
             loss_sum += loss * len(batch[0])
             bar.set_postfix(loss=f"{loss:.4f}")
         seconds = time.time() - t0
         plain = with_shifts(model, 1)  # the weights' own fill: shift averaging is judged at fill time
         metrics = validate(plain, val_loader)
-        row = {"epoch": epoch + 1, f"train_{cfg.loss}_gaps": loss_sum / max(seen, 1), "lr": sched.get_last_lr()[0],
+        row = {"epoch": epoch + 1, "train_l1_gaps": loss_sum / max(seen, 1), "lr": sched.get_last_lr()[0],
                "images_per_s": seen / seconds, "seconds": seconds, **{f"val_{k}": v for k, v in metrics.items()}}
         if on_epoch is not None:
             row.update(on_epoch(plain, row))

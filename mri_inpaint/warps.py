@@ -1,4 +1,4 @@
-"""Random draws, smooth fields and small warps shared by the embedded source and the adaptation."""
+"""Random draws, smooth fields and small warps, for the embedded source and for augmenting generated images."""
 from __future__ import annotations
 
 import torch
@@ -16,12 +16,13 @@ def smooth_field(gen: torch.Generator, n: int, chans: int, knots: int, size: int
     return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)
 
 
+
 def random_warp_grids(n: int, size: int, gen: torch.Generator, *, rotation_deg: float = 4.0,
                       scale: float = 0.05, shift_px: float = 2.0, elastic_px: float = 1.5) -> torch.Tensor:
     """Sampling grids ``(n, size, size, 2)`` of small random warps: rotation, zoom, translation, elastic.
 
-    The same kinds of draw as the embedded source's augmentation
-    (:mod:`~mri_inpaint.sources.anatomy`), at pixel scale, for :func:`torch.nn.functional.grid_sample`.
+    The augmented copies of generated images (:func:`~mri_inpaint.generation.augment_to`) use
+    them with :func:`torch.nn.functional.grid_sample`.
     """
     ang = uniform_draws(gen, n, -rotation_deg, rotation_deg) * torch.pi / 180
     zoom = uniform_draws(gen, n, 1 - scale, 1 + scale)

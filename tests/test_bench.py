@@ -22,10 +22,15 @@ def test_every_variant_file_names_real_settings():
 
 
 def test_variants_match_the_settings_their_results_record():
+    from bench.tables import RETIRED_VARIANTS, VARIANT_ROWS
+
     for path in RESULTS.glob("loho-*.json"):
         name = path.stem.removeprefix("loho-")
         if name == "full":  # the robex run at full6's length, made before the sixth head joined
             name = "full6"
+        if name in RETIRED_VARIANTS:  # its option left the package; the table still shows the result
+            assert name in VARIANT_ROWS and not (VARIANTS / f"{name}.json").exists(), name
+            continue
         variant = load_variant(name)
         settings = json.loads(path.read_text())["settings"]
         assert settings["train"] == variant["train"], name
@@ -104,19 +109,6 @@ def test_benchmark_caches_stay_apart_from_the_jobs(monkeypatch):
     job, bench = Paths.default(run_name="main"), bench_paths("loho/robex")
     assert bench.data_dir == job.data_dir / "bench" and bench.run_dir == job.root / "runs" / "loho" / "robex"
     assert bench.output == job.output  # a benchmark never writes the deliverable: it has no fill step
-
-
-def test_half_turn_averaged_fill_keeps_observed_pixels_and_averages_the_turned_fill(corrupted_images, mask):
-    from bench.common import HalfTurnAveraged
-    torch.manual_seed(0)
-    net = InpaintNet(chans=8, num_pool_layers=2).eval()
-    with torch.no_grad():
-        net.unet.head.bias.fill_(0.3)  # a fill that differs from the row-wise interpolation
-        x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
-        out = HalfTurnAveraged(net)(x, m)
-        expected = (net(x, m) + net(x.flip(-2, -1), m.flip(-2, -1)).flip(-2, -1)) / 2
-    assert torch.equal(out[..., ~m], x[..., ~m])
-    assert torch.allclose(out[..., m], expected[..., m])
 
 
 def test_joint_loss_scores_real_observed_pixels_weighted_and_refreshes_pseudo_fills(corrupted_images, mask,

@@ -186,10 +186,10 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
 
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
                  "--output", str(weights), "--adapt-steps", "2", "--adapt-num-anchors", "8", "--num-images", "40",
-                 "--adapt-ensemble", "--device", "cpu"]) == 0, capsys.readouterr().err
+                 "--device", "cpu"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "real-image check, cross-fitted" in out and "in-sample" in out
-    assert [m["chans"] for m in load_checkpoint(weights)["model_args"]["members"]] == [8, 8, 8]
+    assert load_checkpoint(weights)["model_args"]["chans"] == 8
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
                  "--output", str(weights)]) == 2  # never replaced without --overwrite
     assert "--overwrite" in _one_line_error(capsys.readouterr().err)
@@ -212,7 +212,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
     args = ["run", "-q", "--run-dir", str(run_dir), "--data-dir", str(tmp_path / "data"), "--chans", "8",
             "--num-pool-layers", "2", "--num-images", "40", "--batch-size", "8", "--epochs", "1",
-            "--device", "cpu", "--adapt-steps", "2", "--adapt-ensemble", "--figures", str(tmp_path / "fig"),
+            "--device", "cpu", "--adapt-steps", "2", "--figures", str(tmp_path / "fig"),
             "--export", str(tmp_path / "final.pt")]
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
@@ -227,10 +227,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
     assert (run_dir / "final.pt").is_file()
     choice = metrics["fill_choice"]  # the fill the held-out head favoured
-    member = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": choice["test_time_shifts"],
-              "block": "conv", "pool": "max"}
-    # self-trained: the one adapted on all test images and the two cross-fitting folds' networks
-    want = {"members": [member] * 3} if choice["self_train"] else member
+    want = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": choice["test_time_shifts"]}
     assert load_checkpoint(tmp_path / "final.pt")["model_args"] == want
     assert metrics["cross_fitted_check"]["folds"] == 2 and np.isfinite(metrics["cross_fitted_check"]["after"]["psnr"])
     # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.

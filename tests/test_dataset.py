@@ -138,16 +138,3 @@ def test_test_loader_keeps_order(corrupted_images):
     assert [len(b) for b in batches] == [10, 10, 10, 10, 8]
     np.testing.assert_array_equal(torch.cat(batches).numpy(), corrupted_images)
     assert torch.cat(batches).dtype == torch.float32
-
-
-def test_half_turned_training_images(clean_images, mask):
-    tensor = TensorDataset(torch.from_numpy(clean_images))
-    turned = CorruptedPairs(tensor, mask, rot180_prob=1.0)
-    corrupted, m, clean = turned[0]
-    assert torch.equal(clean, torch.from_numpy(clean_images[0]).flip(-2, -1))
-    assert torch.equal(corrupted, clean * (1 - m))  # the mask is not turned: the same stripes, another image
-    upright, never = CorruptedPairs(tensor, mask, seed=3), CorruptedPairs(tensor, mask, rot180_prob=0.0, seed=3)
-    assert all(torch.equal(a, b) for i in range(4) for a, b in zip(upright[i], never[i]))  # 0: no extra draw
-    assert torch.equal(CorruptedPairs(tensor, mask, rot180_prob=1.0, fixed=True)[0][2], upright[0][2])  # validation
-    with pytest.raises(ValueError, match="rot180_prob"):
-        CorruptedPairs(tensor, mask, rot180_prob=1.5)

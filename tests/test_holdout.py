@@ -8,7 +8,7 @@ import torch
 from mri_inpaint.config import AdaptConfig
 from mri_inpaint.holdout import (FILL_STEPS, best_fill, format_comparisons, held_out_slices, score_fill_steps,
                                  verdict)
-from mri_inpaint.model import InpaintEnsemble, InpaintNet, with_shifts
+from mri_inpaint.model import InpaintNet, with_shifts
 
 
 def test_held_out_slices_are_one_head_and_reproducible():
@@ -29,8 +29,6 @@ def test_with_shifts_shares_the_weights_and_changes_only_the_fill():
     with torch.no_grad():
         assert not torch.allclose(net(x, mask), averaged(x, mask))
         assert torch.equal(with_shifts(averaged, 1)(x, mask), net(x, mask))
-    ensemble = with_shifts(InpaintEnsemble([net, net]), 2)
-    assert all(m.test_time_shifts == 2 for m in ensemble.members)
     with pytest.raises(ValueError, match="shifts must be in"):
         with_shifts(net, 5)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mri_inpaint.baselines import row_interpolate
-from mri_inpaint.model import BlurPool, InpaintEnsemble, InpaintNet, UNet, build_network, count_parameters
+from mri_inpaint.model import InpaintNet, UNet, count_parameters
 
 
 def _randomise_head(model: InpaintNet, scale: float = 5.0) -> InpaintNet:
@@ -96,7 +96,7 @@ def test_inpaintnet_per_image_masks(corrupted_images, mask):
 
 def test_inpaintnet_records_model_args():
     model = InpaintNet(chans=8, num_pool_layers=2)
-    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1, "block": "conv", "pool": "max"}
+    assert model.model_args == {"chans": 8, "num_pool_layers": 2, "test_time_shifts": 1}
     again = InpaintNet(**model.model_args)
     again.load_state_dict(model.state_dict())
 
@@ -165,84 +165,3 @@ def test_checkpoints_without_test_time_shifts_still_load():
     old = InpaintNet(chans=8, num_pool_layers=2)
     state = {"model": old.state_dict(), "model_args": {"chans": 8, "num_pool_layers": 2}}
     assert build_model(state).test_time_shifts == 1
-
-
-def test_ensemble_averages_its_members_and_keeps_observed_pixels(corrupted_images, mask):
-    torch.manual_seed(0)
-    members = [_randomise_head(InpaintNet(chans=8, num_pool_layers=2), scale=0.1 * (k + 1)).eval() for k in range(3)]
-    ensemble = InpaintEnsemble(members).eval()
-    image, m = torch.from_numpy(corrupted_images[:4]), torch.from_numpy(mask)
-    with torch.no_grad():
-        out = ensemble(image, m)
-        fills = torch.stack([member(image, m) for member in members])
-    torch.testing.assert_close(out[..., m], fills.mean(0)[..., m], rtol=0, atol=1e-6)
-    assert torch.equal(out[..., ~m], image[..., ~m])
-    assert not torch.allclose(fills[0], fills[2])
-    # checkpoints describe an ensemble by its members' arguments, and build it back
-    again = build_network(ensemble.model_args)
-    again.load_state_dict(ensemble.state_dict())
-    assert isinstance(again, InpaintEnsemble) and len(again.members) == 3
-    assert isinstance(build_network(members[0].model_args), InpaintNet)
-    with pytest.raises(ValueError, match="at least one network"):
-        InpaintEnsemble([])
-
-
-@pytest.mark.parametrize("shape", [(64, 64), (37, 50)])
-def test_naf_block_network_fills_and_keeps_observed_pixels(shape):
-    torch.manual_seed(0)
-    net = UNet(3, 1, chans=8, num_pool_layers=2, block="naf")
-    assert net(torch.rand(2, 3, *shape)).shape == (2, 1, *shape)
-    model = _randomise_head(InpaintNet(chans=8, num_pool_layers=2, block="naf")).eval()
-    image = torch.rand(2, 1, *shape)
-    mask = torch.rand(*shape) > 0.5
-    out = model(image * ~mask, mask)
-    assert torch.equal(out[..., ~mask], (image * ~mask)[..., ~mask])
-    assert 0 <= out.min() and out.max() <= 1
-    rebuilt = build_network(model.model_args)
-    assert isinstance(rebuilt.unet.down[0], type(model.unet.down[0])) and model.model_args["block"] == "naf"
-
-
-def test_naf_block_starts_as_identity_residual_after_its_projection():
-    from mri_inpaint.model import NAFBlock
-    block = NAFBlock(4, 4)  # beta and gamma start at 0: the block passes its input through
-    x = torch.rand(2, 4, 8, 8)
-    assert torch.equal(block(x), x)
-
-
-@pytest.mark.parametrize("shape", [(64, 64), (37, 50)])
-def test_blur_pool_network_fills_and_keeps_observed_pixels(shape):
-    torch.manual_seed(0)
-    model = _randomise_head(InpaintNet(chans=8, num_pool_layers=2, pool="blur", test_time_shifts=2)).eval()
-    image = torch.rand(2, 1, *shape)
-    mask = torch.rand(*shape) > 0.5
-    out = model(image * ~mask, mask)
-    assert out.shape == (2, 1, *shape)
-    assert torch.equal(out[..., ~mask], (image * ~mask)[..., ~mask])
-    assert model.model_args["pool"] == "blur"
-    assert isinstance(build_network(model.model_args).unet.pool, BlurPool)
-    assert set(model.state_dict()) == set(InpaintNet(chans=8, num_pool_layers=2).state_dict())  # no stored kernel
-
-
-def test_blur_pool_halves_the_size_keeps_constants_and_shifts_smoothly():
-    pool = BlurPool()
-    assert torch.allclose(pool(torch.full((1, 3, 8, 8), 0.7)), torch.full((1, 3, 4, 4), 0.7))
-    # a one-pixel line: max pooling's output jumps between 1 and 0 with the line's parity, the blur's does not
-    responses = {"max": [], "blur": []}
-    for col in (9, 10):  # the line moves one pixel, out of the output pixel's 2x2 window
-        x = torch.zeros(1, 1, 16, 16)
-        x[..., col] = 1.0
-        responses["max"].append(torch.nn.MaxPool2d(2)(x)[0, 0, 4, 4].item())
-        responses["blur"].append(pool(x)[0, 0, 4, 4].item())
-    blur_jump = abs(responses["blur"][0] - responses["blur"][1])
-    max_jump = abs(responses["max"][0] - responses["max"][1])
-    assert max_jump == 1.0 and blur_jump == pytest.approx(0.5)
-
-
-def test_unknown_pool_is_refused():
-    with pytest.raises(ValueError, match="unknown pool 'avg'"):
-        UNet(3, 1, chans=8, pool="avg")
-
-
-def test_unknown_block_is_refused():
-    with pytest.raises(ValueError, match="unknown block 'dense'"):
-        UNet(3, 1, chans=8, block="dense")

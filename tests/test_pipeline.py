@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mri_inpaint.config import AdaptConfig, preset, with_overrides
-from mri_inpaint.model import InpaintEnsemble, InpaintNet
+from mri_inpaint.model import InpaintNet
 from mri_inpaint.paths import Paths
 from mri_inpaint.pipeline import (TestInputs, adapt_to_test_images, anchor_images, check_network, demo_inputs,
                                   fill_and_write, image_source, output_path, train_or_resume)
@@ -95,14 +95,14 @@ def test_unknown_settings_are_refused():
         with_overrides(preset(), train={"epoch": 3})
 
 
-def test_adaptation_ensembles_the_folds_and_is_reused(tmp_path, corrupted_images, clean_images, mask, monkeypatch):
-    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2, "ensemble": True})
+def test_adaptation_is_cross_fitted_and_reused(tmp_path, corrupted_images, clean_images, mask, monkeypatch):
+    cfg = with_overrides(preset("smoke"), adapt={"steps": 2, "folds": 2})
     paths = Paths.default(tmp_path)
     test = TestInputs(corrupted_images[:6], mask, tmp_path / "test_set.npy")
     torch.manual_seed(0)
     model = InpaintNet(chans=8)
     final, cross = adapt_to_test_images(cfg, model, test, clean_images[:8], paths, progress=False)
-    assert isinstance(final, InpaintEnsemble) and len(final.members) == 3
+    assert isinstance(final, InpaintNet) and final is not model
     assert cross["folds"] == 2 and np.isfinite(cross["after"]["psnr"])
     assert (paths.run_dir / "adapted.pt").is_file()
 
@@ -113,8 +113,6 @@ def test_adaptation_ensembles_the_folds_and_is_reused(tmp_path, corrupted_images
     x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
     with torch.no_grad():
         assert torch.equal(again(x, m), final(x, m))
-    with pytest.raises(ValueError, match="not from an adapted ensemble"):
-        adapt_to_test_images(cfg, final, test, clean_images[:8], paths)
     monkeypatch.undo()
 
     single, none = adapt_to_test_images(with_overrides(cfg, adapt={"folds": 0}), model, test, clean_images[:8],

@@ -39,12 +39,6 @@ DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072
                         ("mni152", 0.933, 0.015, 0.147),
                         ("pydeface", 1.047, -0.053, 0.022))
 
-#: Width (pixels) of the logistic edge of the coil falloff (``AnatomyParams.falloff_row_range``).
-FALLOFF_WIDTH = 5.0
-#: Positions averaged across a thick slice (``AnatomyParams.slab_mm_range``).
-SLAB_SAMPLES = 5
-
-
 @dataclass(frozen=True)
 class AnatomyParams:
     """Variation of the embedded source; defaults matched to the test images' observed pixels.
@@ -73,16 +67,6 @@ class AnatomyParams:
     #: per-head framing correction (name, zoom, x shift, y shift), shifts in frame halves
     #: (+x moves the view right, i.e. the head left); heads not listed: (1, 0, 0)
     head_framing: tuple[tuple[str, float, float, float], ...] = DEFAULT_HEAD_FRAMING
-    #: intensities above this fraction of the asset's range saturate (fat brighter than white matter)
-    saturation_range: tuple[float, float] = (1.0, 1.0)
-    #: unsharp-masking amount (1 px Gaussian) drawn per image: resolution changes towards
-    #: sharper images (the test images have more fine detail than the smoother heads)
-    sharpen_range: tuple[float, float] = (0.0, 0.0)
-    #: slice thickness (mm) drawn per image: the slice averages the head over this lateral slab
-    slab_mm_range: tuple[float, float] = (0.0, 0.0)
-    #: receive-coil falloff towards the neck: the signal halves at a row drawn from this range
-    #: (rows of the 64-px frame; beyond 64 hardly darkens the image) over a logistic edge of ``FALLOFF_WIDTH``
-    falloff_row_range: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
     def from_overrides(cls, overrides: dict, **fields) -> "AnatomyParams":
@@ -261,12 +245,7 @@ class AnatomySource:
             lateral = (p.lateral_sigma_mm * torch.special.ndtri(u)).float()
         else:
             lateral = uniform_draws(gen, n, -m, m)
-        if p.slab_mm_range[1] > 0:  # thick slices: average positions spread over the slab
-            thickness = uniform_draws(gen, n, *p.slab_mm_range)
-            spread = torch.linspace(-0.5, 0.5, SLAB_SAMPLES)
-            src = torch.stack([self._slice_at(lateral + thickness * f, head) for f in spread]).mean(0)
-        else:
-            src = self._slice_at(lateral, head)
+        src = self._slice_at(lateral, head)
         extent = extents[head][:, None, None]
 
         # Affine: output frame [-1,1] -> asset coordinates (the frame is 1/extent of the asset).
@@ -290,8 +269,8 @@ class AnatomySource:
 
         # Intensity: gamma, a random monotone curve, then a smooth multiplicative bias field.
         gamma = torch.exp(uniform_draws(gen, n, math.log(p.gamma_range[0]), math.log(p.gamma_range[1])))
-        saturation = uniform_draws(gen, n, *p.saturation_range)[:, None, None, None]
-        img = (img / saturation).clamp(0, 1) ** gamma[:, None, None, None]
+        torch.rand(n, generator=gen)  # a retired saturation draw (always 1): kept so a seed gives the same images
+        img = img.clamp(0, 1) ** gamma[:, None, None, None]
         knots = torch.linspace(0, 1, 6)
         curve = knots + p.curve_jitter * (torch.rand(n, 6, generator=gen) * 2 - 1)
         curve[:, 0] = 0
@@ -304,19 +283,11 @@ class AnatomySource:
         c1 = torch.gather(curve, 1, flat_idx + 1).reshape(img.shape)
         img = c0 + frac * (c1 - c0)
         img = img * (1 + p.bias_field * smooth_field(gen, n, 1, 3, IMAGE_SIZE))
-        if p.falloff_row_range[1] > 0:  # head coils lose sensitivity below the skull
-            half_row = uniform_draws(gen, n, *p.falloff_row_range)[:, None, None, None]
-            rows = torch.arange(IMAGE_SIZE, dtype=img.dtype)[None, None, :, None]
-            img = img * torch.sigmoid((half_row - rows) / FALLOFF_WIDTH)
         # Averaged templates lack single-scan texture: give them a fine multiplicative one.
         texture = torch.randn(img.shape, generator=gen)
         texture = F.avg_pool2d(F.pad(texture, (1, 1, 1, 1), mode="replicate"), 2, stride=1)[..., :-1, :-1]
         img = img * (1 + p.average_texture * average[head].float()[:, None, None, None] * texture)
 
-        if p.sharpen_range[1] > 0:
-            amount = uniform_draws(gen, n, *p.sharpen_range)[:, None, None, None]
-            peak = img.amax(dim=(1, 2, 3), keepdim=True)  # overshoot must not darken the normalised image
-            img = torch.minimum((img + amount * (img - _gaussian_blur(img, torch.ones(n)))).clamp_min(0), peak)
         img = _gaussian_blur(img, uniform_draws(gen, n, *p.blur_sigma_range))
         img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
         # Rician noise, as in magnitude MR images: the background becomes a faint positive
