@@ -117,12 +117,15 @@ def self_train(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.n
 
 
 def cross_fitted_check(model, real_images: np.ndarray, mask: np.ndarray, synthetic: np.ndarray,
-                       cfg: AdaptConfig | None = None, *, folds: int = 2, progress: bool = True) -> dict:
+                       cfg: AdaptConfig | None = None, *, folds: int = 2, progress: bool = True,
+                       adapt: Callable | None = None) -> dict:
     """Honest real-image check of self-training: adapt on some images, check on the others.
 
     The test images are split into ``folds`` parts (a fixed random order); for each part,
     a copy of ``model`` is self-trained on the other parts and both networks are checked
     (:func:`real_image_check`) on the held-out part alone.
+
+    ``adapt`` is the self-training function (default :func:`self_train`).
 
     Returns:
         the check on held-out folds before (``before``) and after (``after``) adaptation,
@@ -133,12 +136,13 @@ def cross_fitted_check(model, real_images: np.ndarray, mask: np.ndarray, synthet
     n = len(real_images)
     if n < folds:
         raise ValueError(f"cross-fitting {folds} folds needs at least {folds} images, got {n}")
+    adapt = adapt or self_train
     order = np.random.default_rng(0).permutation(n)
     parts = np.array_split(order, folds)
     before, after = [], []
     for k, held in enumerate(parts):
         train_idx = np.setdiff1d(order, held)
-        adapted = self_train(model, real_images[train_idx], mask, synthetic, cfg, progress=progress)
+        adapted = adapt(model, real_images[train_idx], mask, synthetic, cfg, progress=progress)
         before.append(real_image_check(model, real_images[held], mask))
         after.append(real_image_check(adapted, real_images[held], mask))
         log.info("fold %d: check %.2f -> %.2f dB", k, before[-1]["psnr"], after[-1]["psnr"])

@@ -39,7 +39,7 @@ def held_out_slices(head: str, n: int = 100, seed: int = HELD_OUT_SEED) -> np.nd
 
 
 def score_fill_steps(model, clean: np.ndarray, mask: np.ndarray, anchors: np.ndarray, adapt: AdaptConfig, *,
-                     shifts: int = 4, progress: bool = False) -> tuple[list[dict], dict]:
+                     shifts: int = 4, progress: bool = False, self_train=None) -> tuple[list[dict], dict]:
     """Score the baselines and each candidate fill on labelled slices seen through ``mask``.
 
     The network is self-trained on the corrupted slices exactly as it is on the test images
@@ -52,13 +52,15 @@ def score_fill_steps(model, clean: np.ndarray, mask: np.ndarray, anchors: np.nda
         anchors: synthetic training images that anchor self-training.
         adapt: the self-training settings (``adapt.steps`` 0: the self-trained rows are skipped).
         shifts: windows of the shift-averaged candidates.
+        self_train: the self-training function (default :func:`mri_inpaint.adapt.self_train`).
 
     Returns:
         ``(rows, networks)``: :func:`~mri_inpaint.evaluate.compare_methods` rows (baselines,
         then the candidates of :data:`FILL_STEPS`), each with its per-slice gap PSNRs
         (``"psnr_gaps_per_image"``), and ``{"trained", "self-trained"}`` networks.
     """
-    from .adapt import self_train
+    if self_train is None:
+        from .adapt import self_train
 
     networks = {"trained": model}
     if adapt.steps > 0:

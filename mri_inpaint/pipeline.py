@@ -148,7 +148,7 @@ def anchor_images(train_images: np.ndarray, adapt: AdaptConfig) -> np.ndarray:
 
 # ---------------------------------------------------------------- training and adaptation
 def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, paths: Paths, *,
-                    progress: bool = True, resume: bool = True):
+                    progress: bool = True, resume: bool = True, train=None):
     """Train on ``train_images`` corrupted with the test mask, resuming ``paths.run_dir`` if it holds a run.
 
     Each epoch's log row also gets the label-free check on the test images
@@ -157,14 +157,18 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
     Args:
         resume: continue a run found in ``paths.run_dir``; False refuses to touch one
             (:class:`FileExistsError`).
+        train: the training loop (default :func:`mri_inpaint.train.train`; the notebook passes the
+            copy its cells define).
 
     Returns:
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
         and its checkpoint state.
     """
     from .checkpoint import build_model, load_checkpoint
-    from .train import train
     from .utils import pick_device
+
+    if train is None:
+        from .train import train
 
     device = pick_device(cfg.device)
 
@@ -190,7 +194,7 @@ def check_network(model, test: TestInputs) -> dict:
 
 
 def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarray, paths: Paths, *,
-                         progress: bool = True):
+                         progress: bool = True, self_train=None):
     """Self-train ``model`` on the test images' observed pixels, with the cross-fitted check.
 
     With ``cfg.adapt.folds`` >= 2, copies of ``model`` are first adapted fold by fold
@@ -198,11 +202,15 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     not see), then the final one on all test images. The result is kept as
     ``paths.run_dir/adapted.pt`` and reused by a rerun with the same settings.
 
+    Args:
+        self_train: the self-training function (default :func:`mri_inpaint.adapt.self_train`;
+            the notebook passes the copy its cells define).
+
     Returns:
         ``(final, cross_fitted)``: the final network (``model`` itself when
         ``cfg.adapt.steps`` is 0) and the cross-fitted check (None without folds).
     """
-    from .adapt import cross_fitted_check, self_train
+    from .adapt import cross_fitted_check
     from .checkpoint import build_model, load_checkpoint, write_weights
 
     if cfg.adapt.steps <= 0:
@@ -217,31 +225,40 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     cross = None
     if cfg.adapt.folds >= 2:
         cross = cross_fitted_check(model, test.images, test.mask, anchors, cfg.adapt, folds=cfg.adapt.folds,
-                                   progress=progress)
+                                   progress=progress, adapt=self_train)
+    if self_train is None:
+        from .adapt import self_train
     final = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
     write_weights(path, final, config=asdict(cfg), metrics={"test_set": str(test.path), "cross_fitted_check": cross})
     return final, cross
 
 
-def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True):
+def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True, self_train=None):
     """Score each step of the final fill on slices of the head training never saw (``cfg.data.held_out_head``).
 
     Returns:
-        ``(rows, choice)``: :func:`~mri_inpaint.holdout.score_fill_steps` rows, and
+        ``(rows, choice, slices)``: :func:`~mri_inpaint.holdout.score_fill_steps` rows;
         ``{"fill", "self_train", "test_time_shifts", "comparisons"}``: the fill that
         :func:`~mri_inpaint.holdout.best_fill` chooses by paired per-slice tests (a step ships
-        only on a gain beyond noise), and those tests.
+        only on a gain beyond noise), and those tests; ``{"clean", "filled"}``: the slices'
+        truth and the chosen fill of them (for truth / fill / error figures).
     """
+    from .fill import predict
     from .holdout import best_fill, held_out_slices, score_fill_steps
+    from .masks import corrupt
+    from .model import with_shifts
 
     if not cfg.data.held_out_head:
         raise ValueError("no held-out head configured (DataConfig.held_out_head)")
     clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
     shifts = cfg.train.test_time_shifts
-    rows, _ = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress)
+    rows, networks = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress,
+                                      self_train=self_train)
     comparisons, (name, adapted, averaged) = best_fill(rows)
-    return rows, {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1,
-                  "comparisons": comparisons}
+    choice = {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1,
+              "comparisons": comparisons}
+    chosen = with_shifts(networks["self-trained" if adapted else "trained"], choice["test_time_shifts"])
+    return rows, choice, {"clean": clean, "filled": predict(chosen, corrupt(clean, mask), mask)}
 
 
 # ---------------------------------------------------------------- evaluation and output
@@ -321,7 +338,7 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     train_imgs = training_images(cfg, paths, progress=progress)
     model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
     anchors = anchor_images(train_imgs, cfg.adapt)
-    held_out, choice = held_out_evidence(cfg, model, test.mask, anchors, progress=progress)
+    held_out, choice, _ = held_out_evidence(cfg, model, test.mask, anchors, progress=progress)
     log.info("held-out head %s: the best fill is %r", cfg.data.held_out_head, choice["fill"])
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=progress)
     final = with_shifts(adapted if choice["self_train"] else model, choice["test_time_shifts"])
