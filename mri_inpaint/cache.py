@@ -243,7 +243,7 @@ class ImageCache:
             raise ValueError(
                 f"the image cache at {self.root} does not match the settings asked for: {what}. "
                 f"Nothing was changed. Delete {self.root} to rebuild it, or choose another cache folder "
-                "(--data-dir; generate also takes --overwrite).")
+                "(--data-dir).")
         logger.warning("image cache at %s: %s; overwrite=True, deleting its chunks", self.root, what)
         self._wipe()
         return {}

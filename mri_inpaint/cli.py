@@ -317,7 +317,12 @@ def cmd_generate(args) -> int:
     source = image_source(cfg.data, paths)
     cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
                        count=args.n, overwrite=args.overwrite)
-    images = cache.build(source, progress=not args.quiet)
+    try:
+        images = cache.build(source, progress=not args.quiet)
+    except ValueError as exc:
+        if "does not match the settings" not in str(exc):
+            raise
+        raise ValueError(str(exc).replace("(--data-dir)", "(--out), or pass --overwrite to replace it")) from exc
     print(f"{len(images)} images from the {source.name!r} source in {args.out}")
     return 0
 

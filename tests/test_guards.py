@@ -367,3 +367,10 @@ def test_the_demo_input_gets_its_own_run_folder(checkout, monkeypatch, capsys):
     monkeypatch.setattr("mri_inpaint.pipeline.run", fake_run)
     assert main(["run", "-q", "--preset", "smoke", "--source", "anatomy", "--device", "cpu"]) == 130
     assert seen["demo"] and seen["run_dir"] == checkout / "runs" / "preset-smoke-demo"
+
+
+def test_generate_onto_another_cache_names_its_flags(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["generate", "-q", "--n", "2", "--out", str(out), "--source", "anatomy"]) == 0
+    rc, err = _run(["generate", "-q", "--n", "2", "--seed", "5", "--out", out, "--source", "anatomy"], capsys)
+    assert rc == 2 and "--overwrite" in _one_line(err) and "--out" in err and "overwrite=True" not in err
