@@ -249,8 +249,9 @@ def _check_cache_space(cfg, paths: Paths) -> None:
         cache = image_cache(source, n, seed, root)
         need += max(0, n - cached_count(cache.root)) * (IMAGE_BYTES + 64)
     check_free_space(paths.data_dir, need, flag="--data-dir")
-    if need > memory_bytes() // 2:
-        raise ValueError(f"--num-images {cfg.data.num_images}: the images need {need / 2**30:.1f} GB of memory, more "
+    held = (cfg.data.num_images + cfg.data.eval_images) * IMAGE_BYTES  # all are held in memory at once
+    if held > memory_bytes() // 2:
+        raise ValueError(f"--num-images {cfg.data.num_images}: the images need {held / 2**30:.1f} GB of memory, more "
                          "than half of this machine's: choose a smaller --num-images")
 
 
