@@ -73,6 +73,14 @@ def _check_images(images: object, n: int) -> str | None:
     return None
 
 
+def cached_count(root: Path | str) -> int:
+    """The image count the cache at ``root`` was built for (0: none there, or unreadable)."""
+    try:
+        return int(json.loads((Path(root) / MANIFEST_NAME).read_text()).get("count", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
 class ImageCache:
     """Chunked, checksummed cache of ``count`` images from one source, seed and chunk size.
 
@@ -91,7 +99,7 @@ class ImageCache:
     def __init__(self, root: Path | str, *, source_name: str, source_params: dict, seed: int,
                  count: int, chunk_size: int = 1000, overwrite: bool = False) -> None:
         if count < 1:
-            raise ValueError(f"count must be >= 1, got {count}")
+            raise ValueError(f"the number of images must be >= 1, got {count} (--n, --num-images, --eval-images)")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.root = Path(root)
@@ -242,8 +250,8 @@ class ImageCache:
         if not (building and self.overwrite):
             raise ValueError(
                 f"the image cache at {self.root} does not match the settings asked for: {what}. "
-                f"Nothing was changed. Delete {self.root} to rebuild it, or use another cache folder "
-                "(--data-dir), or pass overwrite=True from Python.")
+                f"Nothing was changed. Delete {self.root} to rebuild it, or choose another cache folder "
+                "(--data-dir).")
         logger.warning("image cache at %s: %s; overwrite=True, deleting its chunks", self.root, what)
         self._wipe()
         return {}

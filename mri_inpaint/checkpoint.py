@@ -78,3 +78,33 @@ def build_model(state: dict, device: torch.device | str = "cpu") -> InpaintNet:
 def load_model(path: Path | str, device: torch.device | str = "cpu") -> InpaintNet:
     """Load a trained :class:`InpaintNet` from a checkpoint or weights file."""
     return build_model(load_checkpoint(path, map_location=device), device)
+
+
+#: Settings a training run does not depend on: they may change between a run and its resumption.
+NOT_TRAINING = {"data": ("eval_images", "eval_seed", "held_out_images"), "train": ("test_time_shifts",)}
+
+
+def check_resumable(run_dir: Path | str, config: dict) -> None:
+    """Refuse to resume the run in ``run_dir`` with settings other than its own.
+
+    Compares the ``data`` and ``train`` settings stored in ``last.pt`` with ``config``
+    (``asdict`` of the :class:`~mri_inpaint.config.Config` asked for); settings one side
+    does not know are skipped, as are those training does not read (:data:`NOT_TRAINING`).
+
+    Raises:
+        ValueError: naming each setting that differs, its flag and both values.
+    """
+    last = Path(run_dir) / "last.pt"
+    if not last.exists():
+        return
+    saved = load_checkpoint(last)["config"]
+    changed = []
+    for section in ("data", "train"):
+        have, want = saved.get(section, {}), config.get(section, {})
+        for name in sorted(set(have) & set(want)):
+            if name not in NOT_TRAINING.get(section, ()) and have[name] != want[name]:
+                changed.append(f"--{name.replace('_', '-')} {want[name]!r} (the run used {have[name]!r})")
+    if changed:
+        raise ValueError(f"{run_dir} holds a run made with other settings: {'; '.join(changed)}. Nothing was changed: "
+                         "give the run's settings to continue it, or choose another --run-dir (or delete "
+                         f"{run_dir}) to start afresh")

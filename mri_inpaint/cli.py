@@ -7,6 +7,7 @@ the chosen ``--preset``, help from the field's comment).
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import io
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import FINAL_PRESETS, PRESETS, AdaptConfig, DataConfig, TrainConfig, preset, preset_run_name
-from .paths import DEFAULT_WEIGHTS, Paths
+from .paths import DEFAULT_WEIGHTS, Paths, check_free_space, check_write, deliverable, same_file
 
 log = logging.getLogger("mri_inpaint")
 
@@ -37,6 +38,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (``mri-inpaint CMD: error: ...``) and a pointer to ``--help``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
@@ -68,6 +76,7 @@ def add_config_flags(parser: argparse.ArgumentParser, sections=SECTIONS, *, devi
     """Add one flag per config field of ``sections`` (default: the preset's value)."""
     defaults = preset("full")
     choices = _choices()
+    parser.set_defaults(sections=tuple(section for section, _, _ in sections))
     for section, cls, prefix in sections:
         group = parser.add_argument_group(f"{section} settings ({cls.__name__})")
         helps = field_help(cls)
@@ -105,7 +114,89 @@ def config_from_args(args: argparse.Namespace):
 
         pick_device(args.device)  # an unknown device is reported now, not after the images are built
         overrides["device"] = args.device
-    return with_overrides(cfg, **overrides)
+    cfg = with_overrides(cfg, **overrides)
+    validate_config(cfg, args)
+    return cfg
+
+
+# ---------------------------------------------------------------- validation before any work
+def _at_least(low):
+    return lambda v: v >= low, f">= {low}"
+
+
+#: ``{section.field: (test, what it must be)}``: each flag's range, checked before any work.
+RANGES = {
+    "data.num_images": _at_least(2), "data.held_out_images": _at_least(1), "data.eval_images": _at_least(1),
+    "data.course_steps": _at_least(1), "data.course_batch_size": _at_least(1),
+    "data.course_temperature": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "train.epochs": _at_least(1), "train.batch_size": _at_least(1), "train.lr": (lambda v: v > 0, "> 0"),
+    "train.weight_decay": _at_least(0), "train.warmup_steps": _at_least(0),
+    "train.val_fraction": (lambda v: 0 < v < 1, "in (0, 1)"), "train.shift_prob": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "train.chans": _at_least(1), "train.test_time_shifts": _at_least(1),
+    "train.num_pool_layers": (lambda v: 1 <= v <= 6, "in 1..6 (a 64x64 image halves at most 6 times)"),
+    "adapt.steps": _at_least(0), "adapt.batch_size": _at_least(1), "adapt.lr": (lambda v: v > 0, "> 0"),
+    "adapt.synthetic_weight": _at_least(0), "adapt.refresh_every": _at_least(1), "adapt.num_anchors": _at_least(1),
+    "adapt.folds": (lambda v: v == 0 or v >= 2, "0 (no cross-fitted check) or >= 2"),
+}
+
+
+def _flag(section: str, name: str) -> str:
+    prefix = dict((s, p) for s, _, p in SECTIONS)[section]
+    return "--" + prefix + name.replace("_", "-")
+
+
+def network_bytes(chans: int, num_pool_layers: int) -> int:
+    """Rough memory of training an :class:`~mri_inpaint.model.InpaintNet` (weights, gradients, AdamW moments)."""
+    params = 36 * chans ** 2 * sum(4 ** level for level in range(num_pool_layers + 1))
+    return 16 * params
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory (bytes; a large number where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def validate_config(cfg, args: argparse.Namespace) -> None:
+    """Refuse, before any work, settings out of range, unknown heads, and networks that cannot fit memory.
+
+    Raises:
+        ValueError: one line naming the flag, the value and what it must be.
+    """
+    from .sources.heads import HEAD_NAMES
+
+    for key, (test, what) in RANGES.items():
+        section, name = key.split(".")
+        part = getattr(cfg, section)
+        if section in getattr(args, "sections", ("data", "train", "adapt")) and hasattr(part, name) and not test(getattr(part, name)):
+            raise ValueError(f"{_flag(section, name)} {getattr(part, name)!r}: must be {what}; pass such a value")
+    data = cfg.data
+    if data.heads != "all":
+        heads = [h.strip() for h in data.heads.split(",") if h.strip()]
+        unknown = [h for h in heads if h not in HEAD_NAMES]
+        if unknown or not heads:
+            raise ValueError(f"--heads {data.heads!r}: unknown head(s) {unknown}; choose from "
+                             f"{', '.join(HEAD_NAMES)} (comma-separated) or 'all'")
+    else:
+        heads = list(HEAD_NAMES)
+    if data.held_out_head and data.held_out_head not in HEAD_NAMES:
+        raise ValueError(f"--held-out-head {data.held_out_head!r}: choose one of {', '.join(HEAD_NAMES)} "
+                         "(or '' for none)")
+    if not [h for h in heads if h != data.held_out_head]:
+        raise ValueError(f"--heads {data.heads!r} leaves no head to train on once --held-out-head "
+                         f"{data.held_out_head!r} is set aside: add heads or choose another --held-out-head")
+    if "train" in getattr(args, "sections", ("train",)):
+        t = cfg.train
+        if t.test_time_shifts > 2 ** t.num_pool_layers:
+            raise ValueError(f"--test-time-shifts {t.test_time_shifts}: must be in 1..{2 ** t.num_pool_layers} "
+                             f"(2 ** --num-pool-layers)")
+        need, have = network_bytes(t.chans, t.num_pool_layers), memory_bytes()
+        if need > have // 2:
+            raise ValueError(f"--chans {t.chans} with --num-pool-layers {t.num_pool_layers} needs about "
+                             f"{need / 2**30:.1f} GB to train, more than half of this machine's "
+                             f"{have / 2**30:.1f} GB: choose a smaller --chans or --num-pool-layers")
 
 
 def paths_from_args(args: argparse.Namespace) -> Paths:
@@ -136,10 +227,60 @@ def _device(args):
     return pick_device(args.device or "auto")
 
 
+def _folders(paths: Paths, *, run_dir: bool = True) -> None:
+    """Check, before any work, that the data and run folders can be written."""
+    check_write(paths.data_dir, flag="--data-dir", folder=True)
+    if run_dir:
+        check_write(paths.run_dir, flag="--run-dir", folder=True)
+
+
+IMAGE_BYTES = 4 * 64 * 64  # one float32 64x64 image
+
+
+def _check_cache_space(cfg, paths: Paths) -> None:
+    """Refuse, before any work, a cache that would not fit the disk of ``--data-dir``."""
+    from .cache import cached_count
+    from .pipeline import image_cache, image_source
+
+    source = image_source(cfg.data, paths)
+    need = 0
+    for n, seed, root in ((cfg.data.num_images, cfg.data.image_seed, paths.data_dir),
+                          (cfg.data.eval_images, cfg.data.eval_seed, paths.data_dir / "eval")):
+        cache = image_cache(source, n, seed, root)
+        need += max(0, n - cached_count(cache.root)) * (IMAGE_BYTES + 64)
+    check_free_space(paths.data_dir, need, flag="--data-dir")
+    held = (cfg.data.num_images + cfg.data.eval_images) * IMAGE_BYTES  # all are held in memory at once
+    if held > memory_bytes() // 2:
+        raise ValueError(f"--num-images {cfg.data.num_images}: the images need {held / 2**30:.1f} GB of memory, more "
+                         "than half of this machine's: choose a smaller --num-images")
+
+
+def _check_run_dir_space(cfg, paths: Paths) -> None:
+    """Refuse, before any work, a run folder whose checkpoints would not fit its disk."""
+    check_free_space(paths.run_dir, 3 * network_bytes(cfg.train.chans, cfg.train.num_pool_layers) // 4 + 2**20,
+                     flag="--run-dir")
+
+
+def _check_fresh_or_resumable(cfg, paths: Paths, resume: bool) -> None:
+    """Before any work: a run folder's run is resumed only with its own settings, never overwritten."""
+    from dataclasses import asdict
+
+    from .checkpoint import check_resumable
+
+    if not resume:
+        if (paths.run_dir / "last.pt").exists():
+            raise FileExistsError(f"{paths.run_dir} already holds a training run: pass --resume to continue it, "
+                                  "or choose another --run-dir (nothing was overwritten)")
+        return
+    check_resumable(paths.run_dir, asdict(cfg))
+
+
 # ---------------------------------------------------------------- subcommands
 def cmd_info(args) -> int:
     from .data import describe_test_set
     from .masks import fit_stripes
+
+    cfg, paths = config_from_args(args), paths_from_args(args)
     test = _inputs(args)
     stripes = fit_stripes(test.mask)
     print(f"test set: {test.path}")
@@ -152,7 +293,6 @@ def cmd_info(args) -> int:
     from .course_setup import ensure_course_importable
     from .pipeline import image_cache, image_source
 
-    cfg, paths = config_from_args(args), paths_from_args(args)
     installed = ensure_course_importable(paths.course_dir)  # what course-setup installed counts
     print("training source: " + ("course generator (ese_invldm) installed" if installed
                                  else "embedded anatomy (course generator not installed)"))
@@ -164,14 +304,27 @@ def cmd_info(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .cache import ImageCache
+    from .cache import ImageCache, cached_count
     from .pipeline import image_source
 
+    if args.n < 1:
+        raise ValueError(f"--n {args.n}: the number of images must be >= 1")
     cfg, paths = config_from_args(args), paths_from_args(args)
+    check_write(args.out, flag="--out", folder=True)
+    need = max(0, args.n - cached_count(args.out)) * (IMAGE_BYTES + 64)
+    if args.n * IMAGE_BYTES > memory_bytes() // 2:
+        raise ValueError(f"--n {args.n}: {args.n * IMAGE_BYTES / 2**30:.1f} GB of images do not fit in half of this "
+                         f"machine's memory ({memory_bytes() / 2**30:.1f} GB): choose a smaller --n")
+    check_free_space(args.out, need, flag="--out")
     source = image_source(cfg.data, paths)
     cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
                        count=args.n, overwrite=args.overwrite)
-    images = cache.build(source, progress=not args.quiet)
+    try:
+        images = cache.build(source, progress=not args.quiet)
+    except ValueError as exc:
+        if "does not match the settings" not in str(exc):
+            raise
+        raise ValueError(str(exc).replace("(--data-dir)", "(--out), or pass --overwrite to replace it")) from exc
     print(f"{len(images)} images from the {source.name!r} source in {args.out}")
     return 0
 
@@ -180,7 +333,11 @@ def cmd_train(args) -> int:
     from .pipeline import train_or_resume, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
+    _folders(paths)
     test = _inputs(args)
+    _check_fresh_or_resumable(cfg, paths, args.resume)
+    _check_cache_space(cfg, paths)
+    _check_run_dir_space(cfg, paths)
     images = training_images(cfg, paths, progress=not args.quiet)
     _, state = train_or_resume(cfg, images, test, paths, progress=not args.quiet, resume=args.resume)
     best = max(row["val_psnr_gaps"] for row in state["history"])
@@ -191,19 +348,22 @@ def cmd_train(args) -> int:
 
 def cmd_adapt(args) -> int:
     from .checkpoint import build_model, load_checkpoint
-    from .fill import check_output
     from .pipeline import adapt_to_test_images, anchor_images, check_network, export_final, training_images
 
     cfg, paths = config_from_args(args), paths_from_args(args)
-    check_output(args.output, overwrite=args.overwrite, suffix=".pt")
+    _folders(paths)
     test = _inputs(args)
-    state = load_checkpoint(args.weights or paths.run_dir / "best.pt")
+    weights = args.weights or paths.run_dir / "best.pt"
+    inputs = {"--weights": weights, "--test-set": test.path, "--mask": test.mask_path}
+    check_write(args.output, flag="--output", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
+    state = load_checkpoint(weights)
     model = build_model(state, _device(args))
+    _check_cache_space(cfg, paths)
     anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
     before, after = check_network(model, test), check_network(adapted, test)
     export_final(cfg, adapted, state, {"real_check_in_sample": after, "cross_fitted_check": cross}, paths,
-                 args.output)
+                 args.output, flag="--output", overwrite=args.overwrite, inputs=inputs)
     if cross is not None:
         print(f"real-image check, cross-fitted (adapted on other test images): {cross['before']['psnr']:.2f} -> "
               f"{cross['after']['psnr']:.2f} dB")
@@ -215,17 +375,25 @@ def cmd_adapt(args) -> int:
 def cmd_evaluate(args) -> int:
     from .checkpoint import load_model
     from .evaluate import compare_methods, format_table, methods_table
+    from .paths import keep_copy
     from .pipeline import eval_images
+    from .utils import atomic_write
 
     cfg, paths = config_from_args(args), paths_from_args(args)
+    check_write(paths.data_dir, flag="--data-dir", folder=True)
     test = _inputs(args)
+    if args.out:
+        check_write(args.out, flag="--out", overwrite=args.overwrite,
+                    inputs={"--weights": args.weights, "--test-set": test.path, "--mask": test.mask_path})
     networks = {"U-Net (ours)": load_model(args.weights, _device(args))} if args.weights else {}
     clean = eval_images(cfg, paths)
     rows = compare_methods(clean, test.mask, methods_table(networks))
     print(f"held-out images: {len(clean)}, exact test mask ({int(test.mask.sum())} missing pixels)")
     print(format_table(rows))
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=1))
+        if args.out.exists():
+            log.info("kept the previous %s as %s", args.out, keep_copy(args.out))
+        atomic_write(args.out, lambda tmp: tmp.write_text(json.dumps(rows, indent=1)))
     return 0
 
 
@@ -251,26 +419,26 @@ def cmd_fill(args) -> int:
         raise ValueError(f"input {args.input} is a directory: pass a .npy file as --input")
     if not args.input.is_file():
         raise FileNotFoundError(f"input {args.input} not found: check the path passed with --input")
-    if args.output.resolve() == args.input.resolve():
-        raise ValueError(f"refusing to overwrite the input {args.input}: choose another --output")
-    check_output(args.output, overwrite=args.overwrite)  # before any work
+    inputs = {"--input": args.input, "--mask": args.mask, "--weights": args.weights}
+    check_output(args.output, overwrite=args.overwrite, inputs=inputs)  # before any work
     test = load_inputs(args.input, args.mask)  # validates first
+    check_free_space(args.output, (test.images if test.original is None else test.original).nbytes + 2**16,
+                     flag="--output")
     flat = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim == 3  # keep the caller's layout
     filled = fill_and_write(load_model(args.weights, device), test, args.output, overwrite=args.overwrite,
-                            squeeze=flat)
+                            squeeze=flat, deliverable_ok=False)
     print(f"filled {len(filled)} images ({int(test.mask.sum())} missing pixels each) -> {args.output} (verified)")
     return 0
 
 
 def cmd_run(args) -> int:
     from .evaluate import format_check_table, format_table
-    from .fill import check_output
     from .pipeline import demo_inputs, output_path, run
 
     cfg, paths = config_from_args(args), paths_from_args(args)
-    deliverable = Paths.default().output
-    if args.preset not in FINAL_PRESETS and paths.output.absolute() == deliverable.absolute():
-        raise ValueError(f"the {args.preset} preset never writes the deliverable {deliverable}: "
+    final_preset = args.preset in FINAL_PRESETS
+    if not final_preset and same_file(paths.output, deliverable()):
+        raise ValueError(f"the {args.preset} preset never writes the deliverable {deliverable().name}: "
                          "leave out --output (its fill goes to its run folder) or pass another --output")
     try:
         test = _inputs(args)
@@ -278,11 +446,30 @@ def cmd_run(args) -> int:
         if args.test_set:
             raise
         log.warning("%s", exc)
-        print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask); "
-              f"its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
+        paths = paths.replace(run_dir=paths.run_dir.with_name(paths.run_dir.name + "-demo"))  # never a real run's
+        print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask) in "
+              f"{paths.run_dir}; its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
         test, _ = demo_inputs()
-    check_output(output_path(paths, test))  # before hours of training
-    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=args.figures)
+    # every output checked before hours of training
+    _folders(paths)
+    inputs = {"--test-set": test.path, "--mask": test.mask_path}
+    out = output_path(paths, test)
+    deliverable_ok = final_preset and not test.demo
+    default_output = args.output is None or (deliverable_ok and same_file(args.output, deliverable()))
+    check_write(out, flag="--output", suffix=".npy", overwrite=args.overwrite or default_output or test.demo,
+                inputs=inputs, deliverable_ok=deliverable_ok)
+    if args.export is not None:
+        check_write(args.export, flag="--export", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
+        if same_file(args.export, out):
+            raise ValueError(f"--export {args.export} is also the --output file: choose another --export")
+    figures = args.figures or paths.run_dir / "figures"
+    check_write(figures, flag="--figures", folder=True, inputs=inputs, tracked_ok=False)
+    _check_fresh_or_resumable(cfg, paths, True)
+    _check_cache_space(cfg, paths)
+    _check_run_dir_space(cfg, paths)
+    check_free_space(out, test.images.nbytes * 2 + 2**16, flag="--output")
+    metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=figures,
+                  deliverable_ok=deliverable_ok, overwrite=args.overwrite)
     rows, cross = list(metrics["real_check"]), metrics["cross_fitted_check"]
     if cross is not None:  # the honest figure: each fold checked by networks adapted on the other folds
         rows.append({"method": "U-Net, self-trained, cross-fitted", **cross["after"]})
@@ -291,16 +478,22 @@ def cmd_run(args) -> int:
           f"{metrics['fill_choice']['fill']})\n" + format_table(metrics["held_out_head"]))
     print(format_check_table(rows) + "\n(the final row is in-sample when it was self-trained on these pixels; "
           "the cross-fitted row is the honest estimate)")
-    note = "" if args.preset in FINAL_PRESETS else f"; the {args.preset} preset never writes {Paths.default().output.name}"
+    note = "" if final_preset else f"; the {args.preset} preset never writes {deliverable().name}"
     print(f"wrote {metrics['output']} ({'DEMO input' if test.demo else test.path}){note}; "
-          f"metrics in {paths.run_dir / 'metrics.json'}, figures in {args.figures or paths.run_dir / 'figures'}")
+          f"metrics in {paths.run_dir / 'metrics.json'}, figures in {figures}")
     return 0
 
 
 def cmd_course_setup(args) -> int:
     from .course_setup import install_bundle
 
-    folder = install_bundle(args.bundle, paths_from_args(args).course_dir)
+    import zipfile
+
+    try:
+        folder = install_bundle(args.bundle, paths_from_args(args).course_dir)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"--bundle {args.bundle} is not a readable zip file ({exc}): it is truncated or not the "
+                         "course's cw1_files.zip; download it again and pass it with --bundle") from exc
     run_sh = folder.parent / "run.sh"
     print(f"course generator installed from {args.bundle}: ese_invldm importable from {folder}")
     if run_sh.is_file():
@@ -312,11 +505,12 @@ def cmd_course_setup(args) -> int:
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     fmt = HelpFormatter
-    parser = argparse.ArgumentParser(prog="mri-inpaint", formatter_class=fmt,
+    parser = Parser(prog="mri-inpaint", formatter_class=fmt,
                                      description="Fill the missing stripes of 64x64 head-MRI slices.")
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info logs")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices
 
     def command(name, func, text, *, inputs=False, data_dir=False, run_dir=False):
         p = sub.add_parser(name, help=text, description=text, formatter_class=fmt, parents=[common])
@@ -361,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
                 inputs=True, data_dir=True)
     weights(p)
     p.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file (a copy is kept)")
     add_config_flags(p, SECTIONS[:1])
 
     p = command("check", cmd_check, "label-free check on the real test images' observed pixels", inputs=True)
@@ -380,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, help="filled test set .npy (default: test_set_nogaps.npy of the project)")
     p.add_argument("--figures", type=Path, help="folder for the run's figures (default: RUN_DIR/figures)")
     p.add_argument("--export", type=Path, help="also save the final weights (small file) here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --output or --export file you name (a copy is kept under runs/)")
     add_config_flags(p)
 
     p = command("course-setup", cmd_course_setup, "install the course's diffusion generator from its bundle",
@@ -390,9 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def error_line(exc: BaseException) -> str:
     """``exc`` as one line: OS errors as "reason: path (hint)", other messages with newlines folded."""
-    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        text = (f"{exc.strerror or 'No space left on device'}: {exc.filename or ''} (the disk is full: free some space "
+                "or write elsewhere, e.g. with --output, --run-dir or --data-dir; the previous file, if any, is "
+                "unchanged)")
+    elif isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         text = f"{exc.strerror}: {exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
-        text += " (check that path and its permissions, or choose another one)"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            text += " (permission denied or read-only: choose another path, or fix its permissions)"
+        else:
+            text += " (check that path and its permissions, or choose another one)"
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())
@@ -403,7 +607,10 @@ def main(argv: list[str] | None = None) -> int:
 
     An unexpected error is reported the same way; set ``MRI_INPAINT_TRACEBACK=1`` to see its traceback.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser, so the hint names its --help
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -122,7 +122,7 @@ def _load_npy(path: Path | str, what: str) -> np.ndarray:
         raise ValueError(f"{what} file {path} is a corrupt .npy file ({err}); re-save it with numpy.save") from err
 
 
-def load_test_set(path: Path | str, *, require_mask_inference: bool = True) -> np.ndarray:
+def load_test_set(path: Path | str, *, require_mask_inference: bool = True, keep_dtype: bool = False) -> np.ndarray:
     """Load and validate the test set.
 
     Args:
@@ -132,9 +132,11 @@ def load_test_set(path: Path | str, *, require_mask_inference: bool = True) -> n
             :data:`~mri_inpaint.masks.MIN_IMAGES_FOR_MASK` images so that
             :func:`~mri_inpaint.masks.infer_mask` can run; pass False when an
             explicit mask file is supplied.
+        keep_dtype: return the file's own float dtype (the fill keeps its observed pixels
+            bit-identical in it) instead of float32.
 
     Returns:
-        float32 array ``(N, 1, 64, 64)`` with values in ``[0, 1]``.
+        float32 (or, with ``keep_dtype``, the file's dtype) array ``(N, 1, 64, 64)`` in ``[0, 1]``.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -185,7 +187,7 @@ def load_test_set(path: Path | str, *, require_mask_inference: bool = True) -> n
             "(--mask MASK.npy, a bool (64, 64) array, True = missing)")
 
     logger.info("loaded test set %s: %d images", path, n)
-    return images.astype(np.float32, copy=False)
+    return images if keep_dtype else images.astype(np.float32, copy=False)
 
 
 def load_mask(path: Path | str) -> np.ndarray:
@@ -239,6 +241,25 @@ def check_mask_useful(mask: np.ndarray, what: str = "mask") -> None:
     if differ > MASK_WARN_DIFFERENCE:
         logger.warning("%s differs from the test images' stripe mask on %.0f%% of pixels: the networks were "
                        "trained for that mask, so expect poorer fills", what, 100 * differ)
+
+
+def check_shared_mask(images: np.ndarray, mask: np.ndarray, what: str = "test set") -> None:
+    """Refuse a stack whose images do not all share ``mask`` (the inferred, majority one).
+
+    A missing pixel is exactly 0 in every corrupted image, so an image with a nonzero pixel
+    where the mask says missing has another mask: filling it with this one would leave its
+    own gaps at 0.
+
+    Raises:
+        ValueError: naming how many images and pixels disagree.
+    """
+    stack = np.asarray(images).reshape(len(images), -1)[:, np.asarray(mask).reshape(-1)]
+    off = np.count_nonzero(stack, axis=1)
+    bad = int(np.count_nonzero(off))
+    if bad:
+        raise ValueError(f"{what}: {bad} of {len(stack)} images have another mask ({int(off.sum())} pixels are "
+                         "not 0 where the shared mask says missing); fill images that share one mask together, "
+                         "or pass the right one with --mask")
 
 
 # ---------------------------------------------------------------- summary

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import check_write
 from .utils import atomic_write
 
 
@@ -58,12 +59,13 @@ def predict(model: torch.nn.Module, images, mask, *, batch_size: int = 64, devic
 def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -> None:
     """Check a filled stack against its input; raise ValueError saying what is wrong.
 
-    Checks: same shape, float32, finite, in [0, 1], observed pixels bit-identical.
+    Checks: same shape, the input's dtype (float32 for the network's own), finite, in [0, 1],
+    observed pixels bit-identical.
     """
     if filled.shape != corrupted.shape:
         raise ValueError(f"filled images have shape {filled.shape}, input has {corrupted.shape}")
-    if filled.dtype != np.float32:
-        raise ValueError(f"filled images are {filled.dtype}, expected float32")
+    if filled.dtype != corrupted.dtype:
+        raise ValueError(f"filled images are {filled.dtype}, the input is {corrupted.dtype}")
     if not np.isfinite(filled).all():
         raise ValueError("filled images contain NaN or inf")
     if filled.min() < 0 or filled.max() > 1:
@@ -73,44 +75,26 @@ def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -
         raise ValueError("observed pixels changed while filling: data consistency is broken")
 
 
-def check_output(path: Path | str, *, overwrite: bool = True, flag: str = "--output", suffix: str = ".npy") -> Path:
-    """Check, before any work, that ``path`` can be written as a new or replaced ``suffix`` file.
+def check_output(path: Path | str, *, overwrite: bool = True, flag: str = "--output", suffix: str = ".npy",
+                 inputs: dict | None = None, deliverable_ok: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be written (:func:`~mri_inpaint.paths.check_write`).
 
-    A symbolic link is refused rather than followed or replaced (a dangling link would
-    otherwise become a file, a live one would write somewhere unexpected).
-
-    Args:
-        flag: the option that named ``path``, for the messages.
-        suffix: the file type expected.
+    A symbolic link is refused rather than followed or replaced; the deliverable and the
+    command's ``inputs`` (``{flag: path}``) are never written unless ``deliverable_ok``.
 
     Raises:
-        ValueError: wrong suffix, a directory, a symbolic link, or a parent that is a file.
+        ValueError: wrong suffix, a directory, a symbolic link, a parent that is a file, an
+            input of the command or the deliverable.
         FileExistsError: ``path`` exists and ``overwrite`` is False.
         PermissionError: its folder cannot be written.
     """
-    path = Path(path)
-    if path.suffix != suffix:
-        raise ValueError(f"output {path} must end in {suffix}: choose another {flag}")
-    if path.is_symlink():
-        raise ValueError(f"output {path} is a symbolic link (to {os.readlink(path)}): links are not followed "
-                         f"or replaced; pass the real file as {flag}")
-    if path.is_dir():
-        raise ValueError(f"output {path} is a directory: pass a file path ending in {suffix} as {flag}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists: pass --overwrite to replace it, or choose another {flag}")
-    folder = path.absolute().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise ValueError(f"output {path} lies under {folder}, which is a file, not a folder: choose another {flag}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write into {folder} (permission denied or read-only): "
-                              f"choose another {flag}")
-    return path
+    return check_write(path, flag=flag, suffix=suffix, overwrite=overwrite, inputs=inputs,
+                       deliverable_ok=deliverable_ok)
 
 
 def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray, *,
-                 input_path: Path | str | None = None, overwrite: bool = True) -> Path:
+                 input_path: Path | str | None = None, overwrite: bool = True, deliverable_ok: bool = False,
+                 inputs: dict | None = None) -> Path:
     """Verify, write to a temporary file, reload and verify it, then rename it onto ``path``.
 
     Args:
@@ -120,6 +104,7 @@ def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, ma
         mask: bool ``(H, W)``, True where missing.
         input_path: the input file; writing onto it is refused.
         overwrite: allow replacing an existing output file.
+        deliverable_ok: ``path`` may be the deliverable (a final preset's ``run`` only).
 
     Raises:
         ValueError: the output would replace the input, fails verification, or fails
@@ -127,9 +112,8 @@ def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, ma
         FileExistsError: ``path`` exists and ``overwrite`` is False.
     """
     path = Path(path)
-    if input_path is not None and path.resolve() == Path(input_path).resolve():
-        raise ValueError(f"refusing to overwrite the input {input_path}: choose another --output")
-    check_output(path, overwrite=overwrite)
+    check_output(path, overwrite=overwrite, deliverable_ok=deliverable_ok,
+                 inputs={"input": input_path, **(inputs or {})})
     verify_filled(filled, corrupted, mask)
 
     def _write_and_check(tmp: Path) -> None:

@@ -115,12 +115,12 @@ def stripe_mask(params: StripeParams, *, exact: bool = True) -> np.ndarray:
 
 
 def _dominant_period(mask: np.ndarray) -> float:
-    """Period (pixels) of the strongest horizontal frequency of the mask."""
+    """Period (pixels) of the strongest horizontal frequency of the mask (its width when it has none)."""
     rows = mask.astype(float) - mask.mean()
     spectrum = np.abs(np.fft.rfft(rows, axis=1)).mean(axis=0)
     spectrum[0] = 0
     k = int(np.argmax(spectrum))
-    return mask.shape[1] / k
+    return mask.shape[1] / k if k else float(mask.shape[1])  # k == 0: constant rows (e.g. horizontal stripes)
 
 
 def fit_stripes(mask: np.ndarray) -> StripeParams:

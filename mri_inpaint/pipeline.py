@@ -38,21 +38,26 @@ class TestInputs:
     mask: np.ndarray
     path: Path | None = None  # the file they came from; None for a demo input
     demo: bool = False  # True: a stand-in made from the embedded source, never the deliverable
+    original: np.ndarray | None = None  # the images in the file's own dtype when it is not float32
+    mask_path: Path | None = None  # the --mask file, if one was given
 
 
 def load_inputs(test_set: Path | str | None = None, mask_path: Path | str | None = None) -> TestInputs:
     """Find and load the test images (see :func:`~mri_inpaint.data.find_test_set`) and their mask."""
-    from .data import check_mask_useful, find_test_set, load_mask, load_test_set
+    from .data import check_mask_useful, check_shared_mask, find_test_set, load_mask, load_test_set
     from .masks import infer_mask
 
     path = find_test_set(test_set)
-    images = load_test_set(path, require_mask_inference=mask_path is None)
+    original = load_test_set(path, require_mask_inference=mask_path is None, keep_dtype=True)
+    images = original.astype(np.float32, copy=False)
     if mask_path:
         mask = load_mask(mask_path)
     else:
         mask = infer_mask(images)
         check_mask_useful(mask, f"the mask inferred from {path}")
-    return TestInputs(images, mask, path)
+        check_shared_mask(images, mask, f"test set {path}")
+    return TestInputs(images, mask, path, original=None if original.dtype == np.float32 else original,
+                      mask_path=Path(mask_path) if mask_path else None)
 
 
 def demo_inputs(n: int = 100, seed: int = 7) -> tuple[TestInputs, np.ndarray]:
@@ -88,12 +93,17 @@ def image_cache(source, n: int, seed: int, root: Path, *, overwrite: bool = Fals
     """The resumable cache of ``n`` images of ``source`` under ``root``.
 
     The folder name carries a digest of the source's settings, so changed settings get a
-    new cache instead of clashing with (and never silently reusing) an old one.
+    new cache instead of clashing with (and never silently reusing) an old one. A smaller
+    cache than the one already there (a smoke run after a full one) gets its own folder,
+    ``...-n<count>``: its images are the same either way (they depend on the settings and
+    ``n`` only), and neither cache breaks the other.
     """
-    from .cache import ImageCache
+    from .cache import ImageCache, cached_count
 
     digest = hashlib.sha256(json.dumps(source.params(), sort_keys=True).encode()).hexdigest()[:8]
     folder = Path(root) / f"{source.name}-{digest}-seed{seed}"
+    if cached_count(folder) > n:
+        folder = folder.with_name(f"{folder.name}-n{n}")
     return ImageCache(folder, source_name=source.name, source_params=source.params(), seed=seed,
                       count=n, overwrite=overwrite)
 
@@ -155,7 +165,8 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
     (``real_check_psnr``), so the curves show both scores.
 
     Args:
-        resume: continue a run found in ``paths.run_dir``; False refuses to touch one
+        resume: continue a run found in ``paths.run_dir`` (made with the same settings, else
+            :class:`ValueError` naming the differences); False refuses to touch one
             (:class:`FileExistsError`).
         train: the training loop (default :func:`mri_inpaint.train.train`; the notebook passes the
             copy its cells define).
@@ -164,13 +175,15 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
         and its checkpoint state.
     """
-    from .checkpoint import build_model, load_checkpoint
+    from .checkpoint import build_model, check_resumable, load_checkpoint
     from .utils import pick_device
 
     if train is None:
         from .train import train
 
     device = pick_device(cfg.device)
+    if resume:
+        check_resumable(paths.run_dir, asdict(cfg))
 
     def check(model, row):
         return {"real_check_psnr": check_network(model, test)["psnr"]}
@@ -217,11 +230,14 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
         return model, None
     path = paths.run_dir / "adapted.pt"
     device = next(model.parameters()).device
+    key = adapt_key(cfg, model, test, anchors)
     if path.exists():
         state = load_checkpoint(path, map_location=device)
-        if state["config"] == asdict(cfg) and state["metrics"].get("test_set") == str(test.path):
-            log.info("reusing the adapted weights in %s", path)
+        stale = [name for name, value in key.items() if state["metrics"].get("reuse_key", {}).get(name) != value]
+        if not stale:
+            log.info("reusing the adapted weights in %s (same starting weights, test images and settings)", path)
             return build_model(state, device), state["metrics"].get("cross_fitted_check")
+        log.info("not reusing %s: its %s differ; adapting again", path, ", ".join(stale))
     cross = None
     if cfg.adapt.folds >= 2:
         cross = cross_fitted_check(model, test.images, test.mask, anchors, cfg.adapt, folds=cfg.adapt.folds,
@@ -229,8 +245,17 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     if self_train is None:
         from .adapt import self_train
     final = self_train(model, test.images, test.mask, anchors, cfg.adapt, progress=progress)
-    write_weights(path, final, config=asdict(cfg), metrics={"test_set": str(test.path), "cross_fitted_check": cross})
+    write_weights(path, final, config=asdict(cfg),
+                  metrics={"test_set": str(test.path), "cross_fitted_check": cross, "reuse_key": key})
     return final, cross
+
+
+def adapt_key(cfg: Config, model, test: TestInputs, anchors: np.ndarray) -> dict:
+    """What an adaptation depends on, as digests: starting weights, test images and mask, anchors, settings."""
+    weights = [t.detach().cpu().numpy() for _, t in sorted(model.state_dict().items())]
+    return {"starting weights": _digest(*weights), "test images and mask": _digest(test.images, test.mask),
+            "anchor images": _digest(anchors),
+            "adapt settings": hashlib.sha256(json.dumps(asdict(cfg.adapt), sort_keys=True).encode()).hexdigest()}
 
 
 def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True, self_train=None):
@@ -282,51 +307,74 @@ def output_path(paths: Paths, test: TestInputs) -> Path:
 
 
 def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: Path | None = None,
-                   overwrite: bool = True, squeeze: bool = False) -> np.ndarray:
+                   overwrite: bool = True, squeeze: bool = False, deliverable_ok: bool = True) -> np.ndarray:
     """Fill the test images, verify and write them atomically to ``output``.
 
+    The output has the input file's dtype; its observed pixels are the input's, bit for bit.
+
     Args:
-        keep_previous_in: if given and ``output`` exists, copy it there first as
-            ``previous_<name>`` (nothing the user has is lost).
+        keep_previous_in: if ``output`` exists, copy it there first with the time in its
+            name (:func:`~mri_inpaint.paths.keep_copy`; nothing the user has is lost).
         overwrite: allow replacing an existing ``output`` (False: :class:`FileExistsError`).
         squeeze: write ``(N, H, W)``, the layout of a 3-D input file.
+        deliverable_ok: ``output`` may be the deliverable (never for a demo input; the command
+            line allows it only for a final preset's ``run``).
 
     Returns:
-        the filled images, float32 like the input.
+        the filled images, in the input's dtype.
     """
-    from .fill import predict, write_filled
+    from .fill import check_output, predict, write_filled
+    from .paths import keep_copy
 
+    output = Path(output)
+    inputs = {"--mask": test.mask_path}
+    deliverable_ok = deliverable_ok and not test.demo
+    check_output(output, overwrite=overwrite, deliverable_ok=deliverable_ok, inputs={"input": test.path, **inputs})
     filled = predict(model, test.images, test.mask)
     images = test.images
+    if test.original is not None:  # float16/float64 input: observed pixels stay bit-identical in its dtype
+        images = test.original
+        filled = np.where(test.mask, filled.astype(images.dtype), images)
     if squeeze:
         filled, images = filled[:, 0], images[:, 0]
-    output = Path(output)
-    if keep_previous_in is not None and output.exists():
-        keep_previous_in.mkdir(parents=True, exist_ok=True)
-        backup = keep_previous_in / f"previous_{output.name}"
-        shutil.copy2(output, backup)
+    if output.exists():
+        backup = keep_copy(output, keep_previous_in)
         log.info("kept the previous %s as %s", output, backup)
-    write_filled(output, filled, images, test.mask, input_path=test.path, overwrite=overwrite)
+    write_filled(output, filled, images, test.mask, input_path=test.path, overwrite=overwrite,
+                 deliverable_ok=deliverable_ok, inputs=inputs)
     return filled
 
 
-def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, export: Path | None = None) -> Path:
-    """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``)."""
+def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, export: Path | None = None, *,
+                 flag: str = "--export", overwrite: bool = False, inputs: dict | None = None) -> Path:
+    """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``).
+
+    Args:
+        flag, overwrite, inputs: how ``export`` is checked (:func:`~mri_inpaint.paths.check_write`);
+            a file it replaces is copied first (:func:`~mri_inpaint.paths.keep_copy`).
+    """
     from .checkpoint import write_weights
+    from .paths import check_write, keep_copy
     from .utils import atomic_write
 
     path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],
                          metrics=metrics)
     if export is not None:
+        check_write(export, flag=flag, suffix=".pt", overwrite=overwrite, inputs=inputs)
+        if Path(export).exists():
+            log.info("kept the previous %s as %s", export, keep_copy(export))
         atomic_write(export, lambda tmp: shutil.copyfile(path, tmp))
     return path
 
 
 def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = None, progress: bool = True,
-        figures: bool = True, figures_dir: Path | None = None) -> dict:
+        figures: bool = True, figures_dir: Path | None = None, deliverable_ok: bool = True,
+        overwrite: bool = True) -> dict:
     """The whole job: images, training (resumable), adaptation, evaluation, filling, figures.
 
     Args:
+        deliverable_ok: the fill may go to the deliverable (the command line: final presets only).
+        overwrite: an existing ``--export`` file may be replaced (a copy is kept).
         figures_dir: folder of the run's figures; default ``paths.run_dir/figures`` (git-ignored,
             unlike ``paths.figures``, which holds the notebook's committed figures).
 
@@ -347,7 +395,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
         networks["U-Net, final"] = final  # its real-image check is in-sample when self-trained
     scores = {**evaluate(cfg, paths, networks, test), "held_out_head": held_out, "fill_choice": choice}
     out = output_path(paths, test)
-    filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir)
+    filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir / "previous",
+                            deliverable_ok=deliverable_ok)
     from .masks import fit_stripes
 
     metrics = {**scores, "cross_fitted_check": cross, "history": state["history"], "config": asdict(cfg),
@@ -357,7 +406,7 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check",
                                                               "cross_fitted_check")}, paths,
-                 export)
+                 export, overwrite=overwrite, inputs={"--test-set": test.path, "--mask": test.mask_path})
     if figures:
         try:
             from .figures import save_run_figures

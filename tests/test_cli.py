@@ -53,12 +53,15 @@ def test_help_exits_zero(argv, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [[], ["bogus"], ["fill"], ["train", "--epochs", "three"]])
-def test_bad_arguments_exit_two(argv, capsys):
+@pytest.mark.parametrize("argv", [[], ["bogus"], ["fill"], ["train", "--epochs", "three"], ["run", "--bogus"]])
+def test_bad_arguments_exit_two_with_one_line(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage:" not in err, err  # no usage block before the error
+    prog = "mri-inpaint" + (f" {argv[0]}" if argv and argv[0] != "bogus" else "")
+    assert err.startswith(f"{prog}: error: ") and f"(see {prog} --help)" in err, err
 
 
 def test_help_lists_subcommands(capsys):

@@ -44,7 +44,7 @@ def test_verify_catches_wrong_shape_and_dtype(filled, corrupted_images, mask):
         verify_filled(filled[:-1], corrupted_images, mask)
     with pytest.raises(ValueError, match="shape"):
         verify_filled(filled[:, 0], corrupted_images, mask)
-    with pytest.raises(ValueError, match="float64, expected float32"):
+    with pytest.raises(ValueError, match="float64, the input is float32"):
         verify_filled(filled.astype(np.float64), corrupted_images, mask)
 
 

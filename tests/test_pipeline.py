@@ -44,9 +44,13 @@ def test_fill_and_write_keeps_the_previous_output(tmp_path, corrupted_images, ma
     torch.manual_seed(0)
     filled = fill_and_write(InpaintNet(chans=8), test, out, keep_previous_in=tmp_path / "run")
     assert np.array_equal(np.load(out), filled)
-    assert np.all(np.load(tmp_path / "run" / "previous_out.npy") == 0.5)
+    (copy,) = (tmp_path / "run").glob("out.*.npy")  # named with the time
+    assert np.all(np.load(copy) == 0.5)
     observed = ~np.broadcast_to(mask, filled.shape)
     assert np.array_equal(filled[observed], corrupted_images[:4][observed])
+    fill_and_write(InpaintNet(chans=8), test, out, keep_previous_in=tmp_path / "run")  # the next run keeps both
+    copies = sorted((tmp_path / "run").glob("out.*.npy"))
+    assert len(copies) == 2 and np.all(np.load(copy) == 0.5) and any(np.array_equal(np.load(c), filled) for c in copies)
 
 
 def test_fill_and_write_can_refuse_an_existing_output_and_keep_a_flat_layout(tmp_path, corrupted_images, mask):
@@ -118,3 +122,26 @@ def test_adaptation_is_cross_fitted_and_reused(tmp_path, corrupted_images, clean
     single, none = adapt_to_test_images(with_overrides(cfg, adapt={"folds": 0}), model, test, clean_images[:8],
                                         Paths.default(tmp_path / "b"), progress=False)
     assert isinstance(single, InpaintNet) and none is None
+
+
+def test_adapted_weights_are_reused_only_for_the_same_weights_and_test_images(tmp_path, corrupted_images,
+                                                                              clean_images, mask, caplog):
+    cfg = with_overrides(preset("smoke"), adapt={"steps": 1, "folds": 0})
+    paths = Paths.default(tmp_path)
+    test = TestInputs(corrupted_images[:4], mask, tmp_path / "test_set.npy")
+    torch.manual_seed(0)
+    first, other = InpaintNet(chans=8), InpaintNet(chans=8)
+    adapted, _ = adapt_to_test_images(cfg, first, test, clean_images[:8], paths, progress=False)
+    caplog.set_level("INFO", logger="mri_inpaint.pipeline")
+    again, _ = adapt_to_test_images(cfg, other, test, clean_images[:8], paths, progress=False)  # other weights
+    assert "starting weights differ" in caplog.text
+    x, m = torch.from_numpy(corrupted_images[:2]), torch.from_numpy(mask)
+    with torch.no_grad():
+        assert not torch.equal(again(x, m), adapted(x, m))
+    caplog.clear()
+    changed = TestInputs(corrupted_images[4:8], mask, test.path)  # same path, other content
+    adapt_to_test_images(cfg, other, changed, clean_images[:8], paths, progress=False)
+    assert "test images and mask differ" in caplog.text
+    caplog.clear()
+    adapt_to_test_images(cfg, other, changed, clean_images[:8], paths, progress=False)
+    assert "reusing the adapted weights" in caplog.text
