@@ -1,11 +1,10 @@
-"""The notebook's display helpers: figures (from :mod:`mri_inpaint.figures`), code and tables.
+"""The notebook's display helpers: figures (from :mod:`mri_inpaint.figures`) and tables.
 
 Each figure function returns a Figure; pass it to :func:`show` to display it (and
 optionally save it into :data:`FIGURES`).
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -38,18 +37,6 @@ def show(fig, save_as: str | Path | None = None) -> None:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     _display(fig, "")
     plt.close(fig)
-
-
-def show_code(*objects) -> None:
-    """Show the source of functions or classes from their one home in the package."""
-    for obj in objects:
-        source = inspect.getsource(obj)
-        where = f"# {inspect.getmodule(obj).__name__}.{obj.__qualname__}\n"
-        try:
-            from IPython.display import Code
-            _display(Code(where + source, language="python"), where + source)
-        except ImportError:
-            print(where + source)
 
 
 def show_markdown(text: str) -> None:

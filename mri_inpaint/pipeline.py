@@ -367,6 +367,23 @@ def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, e
     return path
 
 
+def ship_weights(final: Path, output: Path) -> Path | None:
+    """When ``output`` is the deliverable, copy the network that filled it (``final``) to the committed
+    weights that ``fill``, ``check`` and ``evaluate`` load, so the two always ship together.
+
+    Returns:
+        the committed weights' path, or None when ``output`` is not the deliverable.
+    """
+    from .paths import DEFAULT_WEIGHTS, deliverable, same_file
+    from .utils import atomic_write
+
+    if not same_file(output, deliverable()):
+        return None
+    atomic_write(DEFAULT_WEIGHTS, lambda tmp: shutil.copyfile(final, tmp))
+    log.info("the network that filled %s is now %s", output, DEFAULT_WEIGHTS)
+    return DEFAULT_WEIGHTS
+
+
 def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = None, progress: bool = True,
         figures: bool = True, figures_dir: Path | None = None, deliverable_ok: bool = True,
         overwrite: bool = True) -> dict:
@@ -404,9 +421,10 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
                "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    export_final(cfg, final, state, {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check",
-                                                              "cross_fitted_check")}, paths,
-                 export, overwrite=overwrite, inputs={"--test-set": test.path, "--mask": test.mask_path})
+    kept = {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check", "cross_fitted_check")}
+    final_pt = export_final(cfg, final, state, kept, paths, export, overwrite=overwrite,
+                            inputs={"--test-set": test.path, "--mask": test.mask_path})
+    ship_weights(final_pt, out)
     if figures:
         try:
             from .figures import save_run_figures

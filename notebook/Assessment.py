@@ -205,6 +205,9 @@ else:
     sweep += [timed_fidelity(f"{h} alone", lambda: AnatomySource(AnatomyParams(heads=(h,))).sample(300, seed=99),
                              test.images, test.mask) for h in mix.head_names]
     cfg = with_overrides(cfg, data={"source": "anatomy"})
+    print(f"mean-image correlation with the test images: the mix {sweep[0]['mean_image_corr']:.3f}, mirrored "
+          f"{sweep[1]['mean_image_corr']:.3f}: the faces of the training heads point "
+          f"{'right, as in the test images' if sweep[0]['mean_image_corr'] > sweep[1]['mean_image_corr'] else 'the wrong way'}")
 helpers.show_markdown(helpers.markdown_table(
     sweep, {"setting": "images", "mean_image_corr": "mean-image correlation ↑", "nn_mse": "nearest-neighbour MSE ↓",
             "intensity_w1": "intensity distance ↓", "s_per_image": "seconds per image"},
@@ -214,10 +217,10 @@ helpers.show(helpers.mean_images({"test images": test.images, sweep[0]["setting"
 
 
 # %% [markdown]
-# The training mix's mean image correlates 0.879 with the test images' (observed pixels only), its mirror image
-# only 0.706, and its nearest-neighbour distance is the lowest of the rows shown (0.0308 against 0.0411
-# mirrored): the test faces point right, as the mix's do. Single heads score lower on correlation than the mix;
-# the mix is used because a network must see several people to fill a person it never saw.
+# Higher correlation and lower distances mean closer to the test images. With the generator, the plan printed above
+# says which setting won and why. Without it, the mirrored control shows the orientation: the test faces point
+# right, so a mirrored mix must look less like them (the reading above says whether it does). The mix of heads is
+# used rather than the closest single head because a network must see several people to fill a person it never saw.
 # %% [markdown]
 # The training set is generated once into a resumable, checksummed cache (an interrupted run continues where it
 # stopped; on Colab the cache lives on Drive), and the first ten images and the first ten test images are shown.
@@ -449,7 +452,8 @@ helpers.show(helpers.labelled_rows({"test image": test.images, "filled": filled}
              "q3_test_filled.png")
 weights = pipeline.export_final(cfg, final, state, {**scores, "held_out_head": held_out, "fill_choice": choice,
                                                     "cross_fitted_check": cross}, paths)
-print(f"this run's network is kept as {weights}")
+shipped = pipeline.ship_weights(weights, out_path)  # with the deliverable: the weights `mri-inpaint fill` loads
+print(f"this run's network is kept as {weights}" + (f" and {shipped}" if shipped else ""))
 
 # %% [markdown]
 # **The choices that matter, and their evidence.** Each row compares the adopted setting with an alternative on a

@@ -145,3 +145,17 @@ def test_adapted_weights_are_reused_only_for_the_same_weights_and_test_images(tm
     caplog.clear()
     adapt_to_test_images(cfg, other, changed, clean_images[:8], paths, progress=False)
     assert "reusing the adapted weights" in caplog.text
+
+
+def test_the_network_that_fills_the_deliverable_becomes_the_committed_weights(tmp_path, monkeypatch):
+    import mri_inpaint.paths as paths_module
+    from mri_inpaint.pipeline import ship_weights
+
+    final, weights, out = tmp_path / "final.pt", tmp_path / "weights" / "inpaint_unet.pt", tmp_path / "out.npy"
+    final.write_bytes(b"network")
+    weights.parent.mkdir()
+    monkeypatch.setattr(paths_module, "DEFAULT_WEIGHTS", weights)
+    monkeypatch.setattr(paths_module, "deliverable", lambda: tmp_path / "test_set_nogaps.npy")
+    assert ship_weights(final, out) is None and not weights.exists()  # another output: nothing shipped
+    assert ship_weights(final, tmp_path / "sub" / ".." / "test_set_nogaps.npy") == weights
+    assert weights.read_bytes() == b"network"
