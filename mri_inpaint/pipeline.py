@@ -250,6 +250,16 @@ def adapt_to_test_images(cfg: Config, model, test: TestInputs, anchors: np.ndarr
     return final, cross
 
 
+def _digest(*arrays) -> str:
+    """sha256 of arrays' dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def adapt_key(cfg: Config, model, test: TestInputs, anchors: np.ndarray) -> dict:
     """What an adaptation depends on, as digests: starting weights, test images and mask, anchors, settings."""
     weights = [t.detach().cpu().numpy() for _, t in sorted(model.state_dict().items())]
@@ -258,7 +268,8 @@ def adapt_key(cfg: Config, model, test: TestInputs, anchors: np.ndarray) -> dict
             "adapt settings": hashlib.sha256(json.dumps(asdict(cfg.adapt), sort_keys=True).encode()).hexdigest()}
 
 
-def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True, self_train=None):
+def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress: bool = True, self_train=None,
+                      cache: Path | None = None):
     """Score each step of the final fill on slices of the head training never saw (``cfg.data.held_out_head``).
 
     Returns:
@@ -267,6 +278,9 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
         :func:`~mri_inpaint.holdout.best_fill` chooses by paired per-slice tests (a step ships
         only on a gain beyond noise), and those tests; ``{"clean", "filled"}``: the slices'
         truth and the chosen fill of them (for truth / fill / error figures).
+
+    With ``cache`` (a ``.npz`` path), the result is kept there and a rerun with the same network,
+    mask, anchors and settings reads it back instead of self-training again.
     """
     from .fill import predict
     from .holdout import best_fill, held_out_slices, score_fill_steps
@@ -275,6 +289,15 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
 
     if not cfg.data.held_out_head:
         raise ValueError("no held-out head configured (DataConfig.held_out_head)")
+    weights = [t.detach().cpu().numpy() for _, t in sorted(model.state_dict().items())]
+    key = _digest(*weights, np.asarray(mask), anchors) + json.dumps(
+        [asdict(cfg.adapt), cfg.data.held_out_head, cfg.data.held_out_images, cfg.train.test_time_shifts])
+    if cache is not None and Path(cache).is_file():
+        with np.load(cache) as f:
+            if str(f["key"]) == key:
+                log.info("reusing the held-out head's evidence in %s", cache)
+                rows, choice = json.loads(str(f["result"]))
+                return rows, choice, {"clean": f["clean"], "filled": f["filled"]}
     clean = held_out_slices(cfg.data.held_out_head, cfg.data.held_out_images)
     shifts = cfg.train.test_time_shifts
     rows, networks = score_fill_steps(model, clean, mask, anchors, cfg.adapt, shifts=shifts, progress=progress,
@@ -283,7 +306,18 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
     choice = {"fill": name, "self_train": adapted, "test_time_shifts": shifts if averaged else 1,
               "comparisons": comparisons}
     chosen = with_shifts(networks["self-trained" if adapted else "trained"], choice["test_time_shifts"])
-    return rows, choice, {"clean": clean, "filled": predict(chosen, corrupt(clean, mask), mask)}
+    slices = {"clean": clean, "filled": predict(chosen, corrupt(clean, mask), mask)}
+    if cache is not None:
+        from .utils import atomic_write
+
+        result = json.dumps([rows, choice], default=lambda v: np.asarray(v).tolist())
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, key=key, result=result, **slices)
+
+        atomic_write(Path(cache), write)
+    return rows, choice, slices
 
 
 # ---------------------------------------------------------------- evaluation and output
@@ -403,7 +437,8 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     train_imgs = training_images(cfg, paths, progress=progress)
     model, state = train_or_resume(cfg, train_imgs, test, paths, progress=progress)
     anchors = anchor_images(train_imgs, cfg.adapt)
-    held_out, choice, _ = held_out_evidence(cfg, model, test.mask, anchors, progress=progress)
+    held_out, choice, _ = held_out_evidence(cfg, model, test.mask, anchors, progress=progress,
+                                            cache=paths.run_dir / "held_out_evidence.npz")
     log.info("held-out head %s: the best fill is %r", cfg.data.held_out_head, choice["fill"])
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=progress)
     final = with_shifts(adapted if choice["self_train"] else model, choice["test_time_shifts"])

@@ -401,7 +401,8 @@ from mri_inpaint.holdout import format_comparisons
 
 anchors = pipeline.anchor_images(train_images, cfg.adapt)
 held_out, choice, slices = pipeline.held_out_evidence(cfg, model, test.mask, anchors, progress=False,
-                                                      self_train=self_train)
+                                                      self_train=self_train,
+                                                      cache=paths.run_dir / "held_out_evidence.npz")
 helpers.show_markdown(f"**{cfg.data.held_out_images} slices of the {cfg.data.held_out_head} head (never trained "
                       "on), exact test mask**\n\n" + format_table(held_out)
                       + "\n\n**Each fill step, paired per slice**\n\n" + format_comparisons(choice["comparisons"]))

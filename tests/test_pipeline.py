@@ -1,6 +1,8 @@
 """Tests for mri_inpaint.pipeline steps that the end-to-end CLI tests do not pin down."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -159,3 +161,30 @@ def test_the_network_that_fills_the_deliverable_becomes_the_committed_weights(tm
     assert ship_weights(final, out) is None and not weights.exists()  # another output: nothing shipped
     assert ship_weights(final, tmp_path / "sub" / ".." / "test_set_nogaps.npy") == weights
     assert weights.read_bytes() == b"network"
+
+
+def test_held_out_evidence_is_kept_and_reused_for_the_same_network_only(tmp_path, clean_images, mask):
+    from mri_inpaint.pipeline import held_out_evidence
+
+    cfg = with_overrides(preset("smoke"), data={"held_out_images": 4}, adapt={"steps": 1})
+    calls = []
+
+    def counting_self_train(*args, **kwargs):
+        from mri_inpaint.adapt import self_train
+        calls.append(1)
+        return self_train(*args, **kwargs)
+
+    torch.manual_seed(0)
+    model, cache = InpaintNet(chans=8).eval(), tmp_path / "held_out_evidence.npz"
+    rows, choice, slices = held_out_evidence(cfg, model, mask, clean_images[:8], progress=False,
+                                             self_train=counting_self_train, cache=cache)
+    assert cache.is_file() and len(calls) == 1 and slices["filled"].shape == slices["clean"].shape == (4, 1, 64, 64)
+    again = held_out_evidence(cfg, model, mask, clean_images[:8], progress=False, self_train=counting_self_train,
+                              cache=cache)
+    assert len(calls) == 1  # read back, not self-trained again
+    assert again[0] == json.loads(json.dumps(rows, default=lambda v: np.asarray(v).tolist())) and again[1] == choice
+    np.testing.assert_array_equal(again[2]["filled"], slices["filled"])
+    torch.manual_seed(1)
+    held_out_evidence(cfg, InpaintNet(chans=8).eval(), mask, clean_images[:8], progress=False,
+                      self_train=counting_self_train, cache=cache)
+    assert len(calls) == 2  # another network: computed again
