@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import inspect
 import io
 import json
@@ -294,8 +295,15 @@ def cmd_info(args) -> int:
     from .pipeline import image_cache, image_source
 
     installed = ensure_course_importable(paths.course_dir)  # what course-setup installed counts
-    print("training source: " + ("course generator (ese_invldm) installed" if installed
-                                 else "embedded anatomy (course generator not installed)"))
+    if installed:
+        try:
+            importlib.import_module("ese_invldm")
+            print("training source: course generator (ese_invldm) installed")
+        except Exception as exc:  # the package is there but its own imports fail (run.sh not run)
+            print(f"training source: course generator (ese_invldm) installed but it does not import ({exc}); "
+                  "run the bundle's run.sh as course-setup printed, then try again")
+    else:
+        print("training source: embedded anatomy (course generator not installed)")
     source = image_source(cfg.data, paths)
     cache = image_cache(source, cfg.data.num_images, cfg.data.image_seed, paths.data_dir)
     state = "complete" if cache.is_complete() else "not built yet (or incomplete): `run` or `train` builds it"

@@ -25,7 +25,7 @@ REPO_URL = os.environ.get("MRI_REPO_URL", "")  # this repository's git URL: need
 if IN_COLAB:
     os.chdir("/content")  # the course's set-up cell unpacks its bundle here; its sys.path line is absolute
     from google.colab import drive
-    drive.mount("/content/drive")
+    drive.mount('/content/drive')  # everything costly is kept on Drive
 REPO = next((p for p in (Path.cwd(), *Path.cwd().parents, Path("/content/mri-inpaint"))
              if (p / "mri_inpaint").is_dir()), None)
 if REPO is None and IN_COLAB:

@@ -148,7 +148,7 @@ def defined_names(node: ast.stmt) -> set[str]:
     """The names a top-level statement defines: a class, a function, or the plain names it assigns."""
     if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
         return {node.name}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    targets = list(node.targets) if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
     names = set()
     while targets:  # plain names, unpacked ones included; not ``x.attr = ...`` or ``x[k] = ...``
         t = targets.pop()
