@@ -180,11 +180,14 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
     assert main([*train, "--epochs", "1"]) == 2  # an existing run is not overwritten without --resume
     assert "--resume" in _one_line_error(capsys.readouterr().err)
 
-    assert main([*train, "--epochs", "2", "--resume"]) == 0, capsys.readouterr().err
-    assert "trained 2 epochs" in capsys.readouterr().out
+    assert main([*train, "--epochs", "2", "--resume"]) == 2  # resuming with other settings is refused, named
+    assert "--epochs 2 (the run used 1)" in _one_line_error(capsys.readouterr().err)
+    before = (run_dir / "last.pt").read_bytes()
+    assert main([*train, "--epochs", "1", "--resume"]) == 0, capsys.readouterr().err  # finished: nothing retrained
+    assert "trained 1 epochs" in capsys.readouterr().out and (run_dir / "last.pt").read_bytes() == before
     state = load_checkpoint(run_dir / "last.pt")
-    assert state["resume"]["epoch"] == 1 and len(state["history"]) == 2
-    assert state["config"]["train"]["epochs"] == 2 and state["config"]["data"]["num_images"] == 40
+    assert state["resume"]["epoch"] == 0 and len(state["history"]) == 1
+    assert state["config"]["train"]["epochs"] == 1 and state["config"]["data"]["num_images"] == 40
     assert all("real_check_psnr" in row for row in state["history"])
 
     assert main(["adapt", *common, "--run-dir", str(run_dir), "--weights", str(run_dir / "best.pt"),
@@ -220,6 +223,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "DEMO input" in out
+    run_dir = tmp_path / "run-demo"  # the demo input never shares a real run's folder
     filled = np.load(run_dir / "demo_nogaps.npy")
     assert filled.shape == (100, 1, 64, 64) and filled.dtype == np.float32
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -233,9 +237,11 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     want = {"chans": 8, "num_pool_layers": 2, "test_time_shifts": choice["test_time_shifts"]}
     assert load_checkpoint(tmp_path / "final.pt")["model_args"] == want
     assert metrics["cross_fitted_check"]["folds"] == 2 and np.isfinite(metrics["cross_fitted_check"]["after"]["psnr"])
-    # A second run resumes everything (training finished, adaptation reused) and keeps the previous output.
-    assert main(args) == 0, capsys.readouterr().err
-    assert (run_dir / "previous_demo_nogaps.npy").is_file()
+    # A second run resumes everything (training finished, adaptation reused) and keeps the previous output;
+    # the existing --export file is replaced only with --overwrite.
+    assert main(args) == 2 and "--overwrite" in _one_line_error(capsys.readouterr().err)
+    assert main([*args, "--overwrite"]) == 0, capsys.readouterr().err
+    assert list((run_dir / "previous").glob("*demo_nogaps*.npy"))
 
 
 # ---------------------------------------------------------------- flags from the configs
