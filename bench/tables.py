@@ -198,9 +198,26 @@ def source_heads() -> str:
                [[r["source"], f"{r['corr']:.3f}", f"{r['nn_mse']:.4f}"] for r in _load("heads.json")["rows"]])
 
 
+def framing() -> str:
+    """Framing statistics of the training mix and the held-out head, before and after matching, against the test images."""
+    from mri_inpaint.fidelity import FRAMING_STATS
+
+    result = _load("framing.json")
+    sets = result["sets"]
+    rows = []
+    for key, title in FRAMING_STATS.items():
+        t = result["test"][key]
+        rows.append([title, f"{t['mean']:.3f} ± {t['sd']:.3f}",
+                     *(f"{s['mean']:.3f} ± {s['sd']:.3f} (z {s['z']:+.1f})"
+                       for s in (row["framing"]["stats"][key] for row in sets.values()))])
+    rows.append(["within the test images' mean ± 1 sd", "",
+                 *(f"{row['framing']['within']} of {row['framing']['of']}" for row in sets.values())])
+    return _md(["statistic (observed pixels, tissue > 0.1)", "test images", *sets], rows)
+
+
 TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants,
                                   variants_full, joint, adapt, adapt_warp, adapt_steps, ceiling, seen_heads,
-                                  source_heads)}
+                                  source_heads, framing)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 

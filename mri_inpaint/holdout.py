@@ -16,8 +16,9 @@ from .evaluate import BASELINES, compare_methods, network_fill
 from .masks import corrupt
 from .model import with_shifts
 
-#: Variation of the held-out slices, pinned so that a change of the source's defaults leaves
-#: the evaluation images alone (the benchmarks draw their held-out slices here too).
+#: Variation of the held-out slices over the source's defaults: they are framed as the training
+#: images are (like the test images, ``bench/framing.py``), with an elastic warp of their own
+#: that a change of the training warp leaves alone (the benchmarks draw their held-out slices here too).
 HELD_OUT_VARIATION = {"elastic_frac": 0.05}
 HELD_OUT_SEED = 4242  # a seed never used for training images
 #: Names of the candidate fills, in table order: (self-trained?, shift-averaged?).
