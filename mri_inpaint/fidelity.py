@@ -148,6 +148,25 @@ def compare_sets(sets: dict[str, np.ndarray], test_images: np.ndarray, mask: np.
             for name, images in sets.items()}
 
 
+def framing_rows(comparison: dict) -> list[dict]:
+    """One row per statistic of a :func:`framing_comparison`, for a table: ``statistic``, ``test``, ``images``, ``z``, ``within``."""
+    return [{"statistic": FRAMING_STATS[k], "test": f"{s['test_mean']:.3f} ± {s['test_sd']:.3f}",
+             "images": f"{s['mean']:.3f} ± {s['sd']:.3f}", "z": s["z"], "within": "yes" if s["within"] else "no"}
+            for k, s in comparison["stats"].items()]
+
+
+def best_setting(rows: list[dict]) -> dict:
+    """The :func:`timed_fidelity` row with the most framing statistics within the test's spread, then the lowest nn_mse.
+
+    Raises:
+        ValueError: when the rows drew different numbers of images (the nearest-neighbour distance favours larger sets).
+    """
+    sizes = {len(r["images"]) for r in rows}
+    if len(sizes) > 1:
+        raise ValueError(f"rows drew different numbers of images {sorted(sizes)}: compare settings at the same n")
+    return max(rows, key=lambda r: (r["framing"]["within"], -r["nn_mse"]))
+
+
 def fidelity(images: np.ndarray, test_images: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """All three measures: ``{"mean_image_corr", "nn_mse", "intensity_w1"}``."""
     return {"mean_image_corr": mean_image_correlation(images, test_images, mask),

@@ -126,3 +126,17 @@ def test_timed_fidelity_reports_the_framing_summary(clean_images, mask):
 
     row = timed_fidelity("same", lambda: clean_images, clean_images, mask)
     assert row["framing_within"] == f"{row['framing']['of']} of {row['framing']['of']}"
+
+
+def test_best_setting_prefers_framing_then_look_alikes(mask):
+    from mri_inpaint.fidelity import best_setting, framing_rows, timed_fidelity
+
+    test = np.concatenate([_box(top=t, left=t - 6) for t in range(8, 13)])
+    lower = np.roll(test, 10, axis=-2)  # the same heads, 10 rows lower
+    rows = [timed_fidelity("lower", lambda: lower, test, mask), timed_fidelity("same", lambda: test, test, mask)]
+    assert rows[0]["framing"]["within"] < rows[1]["framing"]["within"]
+    assert best_setting(rows)["setting"] == "same"
+    assert [r["within"] for r in framing_rows(rows[1]["framing"])] == ["yes"] * rows[1]["framing"]["of"]
+    rows.append(timed_fidelity("fewer", lambda: test[:2], test, mask))
+    with pytest.raises(ValueError, match="same n"):
+        best_setting(rows)
