@@ -215,9 +215,31 @@ def framing() -> str:
     return _md(["statistic (observed pixels, tissue > 0.1)", "test images", *sets], rows)
 
 
+#: The leave-one-head-out runs before and after the matched framing (``bench/results/loho-<name>.json``).
+FRAMING_VARIANTS = ("framing-today", "framing-matched")
+
+
+def framing_loho() -> str:
+    """Short leave-one-head-out runs before and after the matched framing, scored on test-framed held-out slices."""
+    rows = []
+    runs = {name: _load(f"loho-{name}.json")["heads"] for name in FRAMING_VARIANTS}
+    for head in dict.fromkeys(h for heads in runs.values() for h in heads):
+        for name, heads in runs.items():
+            if head not in heads:
+                continue
+            r = heads[head]
+            by = _by_method(r["rows"])
+            net, bih = by["U-Net"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
+            rows.append([head, f"`{name}`", f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}",
+                         f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}", f"{r['real_check_psnr']:.2f}",
+                         f"{r['real_check_psnr_shift_averaged']:.2f}"])
+    return _md(["held-out head", "variant", "biharmonic", "U-Net", "U-Net - biharmonic", "U-Net, shift-averaged",
+                "real-image check", "real-image check, shift-averaged"], rows)
+
+
 TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants,
                                   variants_full, joint, adapt, adapt_warp, adapt_steps, ceiling, seen_heads,
-                                  source_heads, framing)}
+                                  source_heads, framing, framing_loho)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
