@@ -222,7 +222,8 @@ FRAMING_VARIANTS = ("framing-today", "framing-matched")
 def framing_loho() -> str:
     """Short leave-one-head-out runs before and after the matched framing, scored on test-framed held-out slices."""
     rows = []
-    runs = {name: _load(f"loho-{name}.json")["heads"] for name in FRAMING_VARIANTS}
+    runs = {name: _load(f"loho-{name}.json")["heads"] for name in FRAMING_VARIANTS
+            if (RESULTS / f"loho-{name}.json").exists()}  # a variant still running has no file yet
     for head in dict.fromkeys(h for heads in runs.values() for h in heads):
         for name, heads in runs.items():
             if head not in heads:
