@@ -33,7 +33,11 @@ RETIRED_VARIANTS = {
               "can be averaged in",
     "blurpool": "antialiased down-sampling (Zhang, ICML 2019): a 2x2 max at stride 1, then a [1, 2, 1] blur at "
                 "stride 2, instead of 2x2 max pooling",
+    "framing-matched": "the framing matched to the test images' framing statistics (heads at 0.85 of their "
+                       "height, per-head framing refitted, elastic warp 0.03)",
 }
+#: Retired variants whose code is at another commit than :data:`RERUN_COMMIT`.
+RERUN_COMMITS = {"framing-matched": "d643c7b"}
 #: Variants run at the final run's length on itk, against the defaults at that length (``loho-full6.json``).
 FULL_VARIANT_ROWS = ("full6-batch16", "full6-unique", "full6-unique-seed1", "full6-unique-lr3e3")
 #: The final network's tables are the metrics its run stored in the weights file.
@@ -118,7 +122,7 @@ def variants() -> str:
         checks = " / ".join(f"{heads[h]['real_check_psnr_shift_averaged']:.2f}" if h in heads else "-"
                             for h in ("robex", "itk"))
         if name in RETIRED_VARIANTS:
-            description, file = RETIRED_VARIANTS[name], f"`{name}` (at `{RERUN_COMMIT}`)"
+            description, file = RETIRED_VARIANTS[name], f"`{name}` (at `{RERUN_COMMITS.get(name, RERUN_COMMIT)}`)"
         else:
             description, file = load_variant(name)["description"], f"`{name}`"
         rows.append([description, file, *cells, checks])
@@ -215,9 +219,50 @@ def source_heads() -> str:
                [[r["source"], f"{r['corr']:.3f}", f"{r['nn_mse']:.4f}"] for r in _load("heads.json")["rows"]])
 
 
+def framing() -> str:
+    """Framing statistics of the training mix and the held-out head, before and after matching, against the test images."""
+    from mri_inpaint.fidelity import FRAMING_STATS
+
+    result = _load("framing.json")
+    sets = result["sets"]
+    rows = []
+    for key, title in FRAMING_STATS.items():
+        t = result["test"][key]
+        rows.append([title, f"{t['mean']:.3f} ± {t['sd']:.3f}",
+                     *(f"{s['mean']:.3f} ± {s['sd']:.3f} (z {s['z']:+.1f})"
+                       for s in (row["framing"]["stats"][key] for row in sets.values()))])
+    rows.append(["within the test images' mean ± 1 sd", "",
+                 *(f"{row['framing']['within']} of {row['framing']['of']}" for row in sets.values())])
+    return _md(["statistic (observed pixels, tissue > 0.1)", "test images", *sets], rows)
+
+
+#: The leave-one-head-out runs before and after the matched framing (``bench/results/loho-<name>.json``).
+FRAMING_VARIANTS = ("framing-today", "framing-matched")
+
+
+def framing_loho() -> str:
+    """Short leave-one-head-out runs before and after the matched framing, scored on test-framed held-out slices."""
+    rows = []
+    runs = {name: _load(f"loho-{name}.json")["heads"] for name in FRAMING_VARIANTS
+            if (RESULTS / f"loho-{name}.json").exists()}  # a variant still running has no file yet
+    for head in dict.fromkeys(h for heads in runs.values() for h in heads):
+        for name, heads in runs.items():
+            if head not in heads:
+                continue
+            r = heads[head]
+            by = _by_method(r["rows"])
+            net, bih = by["U-Net"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
+            label = f"`{name}` (at `{RERUN_COMMITS[name]}`)" if name in RERUN_COMMITS else f"`{name}`"
+            rows.append([head, label, f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}",
+                         f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}", f"{r['real_check_psnr']:.2f}",
+                         f"{r['real_check_psnr_shift_averaged']:.2f}"])
+    return _md(["held-out head", "variant", "biharmonic", "U-Net", "U-Net - biharmonic", "U-Net, shift-averaged",
+                "real-image check", "real-image check, shift-averaged"], rows)
+
+
 TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants,
                                   variants_full, joint, adapt, adapt_warp, adapt_steps, ceiling, seen_heads,
-                                  source_heads)}
+                                  source_heads, framing, framing_loho)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 

@@ -39,6 +39,7 @@ DEFAULT_HEAD_FRAMING = (("colin27", 0.92, 0.047, 0.147), ("robex", 1.088, -0.072
                         ("mni152", 0.933, 0.015, 0.147),
                         ("pydeface", 1.047, -0.053, 0.022))
 
+
 @dataclass(frozen=True)
 class AnatomyParams:
     """Variation of the embedded source; defaults matched to the test images' observed pixels.
