@@ -9,7 +9,7 @@ the held-out head's slices as :mod:`mri_inpaint.holdout` draws them under both, 
 each set's framing statistics (:func:`mri_inpaint.fidelity.framing_comparison`: first row and
 columns with tissue, tissue fraction, intensity, crown roundness, tissue centroid, on the
 observed pixels through the exact test mask) with the test images'. The mixes are of equal
-size, so their set-to-set distances (:func:`mri_inpaint.fidelity.compare_sets`) compare fairly.
+size, so their set-to-set distances (:func:`compare_sets`) compare fairly.
 ``--fit`` instead refits each head's (zoom, x shift, y shift) under today's other settings
 so that its mean first and last columns and first row with tissue are the test images', and
 prints the tuple for ``DEFAULT_HEAD_FRAMING``. Writes the JSON; ``python -m bench.tables`` prints it as the ``framing`` table of docs/results.md.
@@ -22,12 +22,21 @@ from pathlib import Path
 
 from bench.common import HELD_OUT_IMAGES, RESULTS, load_variant
 from mri_inpaint.config import DataConfig
-from mri_inpaint.fidelity import compare_sets, framing_comparison, framing_summary
+from mri_inpaint.fidelity import fidelity, framing_comparison, framing_summary
 from mri_inpaint.holdout import HELD_OUT_SEED, HELD_OUT_VARIATION
 from mri_inpaint.pipeline import load_inputs
 from mri_inpaint.sources import AnatomyParams, AnatomySource
 
 SEED = 2026
+
+
+def compare_sets(sets: dict, test_images, mask) -> dict:
+    """:func:`~mri_inpaint.fidelity.fidelity` and the framing comparison of image sets of equal size."""
+    sizes = {name: len(images) for name, images in sets.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"sets compared must be of equal size, got {sizes}: draw the same number from each")
+    return {name: {**fidelity(images, test_images, mask), "framing": framing_comparison(images, test_images, mask)}
+            for name, images in sets.items()}
 
 
 def _frame_coord(pixel: float) -> float:

@@ -8,7 +8,8 @@ Two kinds of measure: set-to-set distances (:func:`fidelity`) and per-image fram
 statistics (:func:`framing_stats`), summarised as each statistic's mean and spread and compared
 with the test images' own (:func:`framing_comparison`): a set is framed like the test images
 when every statistic's mean lies within the test images' mean +- one standard deviation.
-Sets compared with each other must be of equal size (:func:`compare_sets`): a set-to-set
+Sets compared with each other must be of equal size (the notebook draws the same number for every
+row, and :func:`~mri_inpaint.generation.plan_generation` refuses rows of different sizes): a set-to-set
 distance such as the nearest-neighbour MSE falls as the candidate set grows.
 """
 from __future__ import annotations
@@ -135,36 +136,11 @@ def framing_comparison(images: np.ndarray, test_images: np.ndarray, mask: np.nda
     return {"stats": stats, "within": sum(s["within"] for s in stats.values()), "of": len(stats)}
 
 
-def compare_sets(sets: dict[str, np.ndarray], test_images: np.ndarray, mask: np.ndarray) -> dict[str, dict]:
-    """:func:`fidelity` and :func:`framing_comparison` of several image sets, which must be of equal size.
-
-    Raises:
-        ValueError: when the sets differ in size (a larger set wins the nearest-neighbour distance by size alone).
-    """
-    sizes = {name: len(images) for name, images in sets.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"sets compared must be of equal size, got {sizes}: draw the same number from each")
-    return {name: {**fidelity(images, test_images, mask), "framing": framing_comparison(images, test_images, mask)}
-            for name, images in sets.items()}
-
-
 def framing_rows(comparison: dict) -> list[dict]:
     """One row per statistic of a :func:`framing_comparison`, for a table: ``statistic``, ``test``, ``images``, ``z``, ``within``."""
     return [{"statistic": FRAMING_STATS[k], "test": f"{s['test_mean']:.3f} ± {s['test_sd']:.3f}",
              "images": f"{s['mean']:.3f} ± {s['sd']:.3f}", "z": s["z"], "within": "yes" if s["within"] else "no"}
             for k, s in comparison["stats"].items()]
-
-
-def best_setting(rows: list[dict]) -> dict:
-    """The :func:`timed_fidelity` row with the most framing statistics within the test's spread, then the lowest nn_mse.
-
-    Raises:
-        ValueError: when the rows drew different numbers of images (the nearest-neighbour distance favours larger sets).
-    """
-    sizes = {len(r["images"]) for r in rows}
-    if len(sizes) > 1:
-        raise ValueError(f"rows drew different numbers of images {sorted(sizes)}: compare settings at the same n")
-    return max(rows, key=lambda r: (r["framing"]["within"], -r["nn_mse"]))
 
 
 def fidelity(images: np.ndarray, test_images: np.ndarray, mask: np.ndarray) -> dict[str, float]:

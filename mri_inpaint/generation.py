@@ -58,21 +58,27 @@ def plan_generation(rows: list[dict], num_images: int, budget_s: float, *,
 
     Each setting can afford ``budget_s / s_per_image`` images (at most ``num_images``). Of
     the settings that afford ``min_images`` (or all of ``num_images`` when fewer are
-    wanted), the closest to the test images (lowest nearest-neighbour MSE) wins; a setting
-    within :data:`FIDELITY_TOLERANCE` of it that affords more images is preferred.
+    wanted), those with the most framing statistics within the test images' spread
+    (``framing["within"]``, :func:`~mri_inpaint.fidelity.framing_comparison`) are kept, and of
+    them the closest to the test images (lowest nearest-neighbour MSE) wins; a setting within
+    :data:`FIDELITY_TOLERANCE` of it that affords more images is preferred.
 
     Args:
-        rows: sweep rows with ``setting``, ``params``, ``s_per_image`` and ``nn_mse``.
+        rows: sweep rows with ``setting``, ``params``, ``s_per_image``, ``nn_mse`` and, optionally,
+            ``framing`` (rows without it count 0 statistics within the spread).
         num_images: training images wanted.
         budget_s: seconds of generation allowed.
         min_images: fewest generated images acceptable.
 
     Raises:
-        ValueError: no rows, or no setting affords ``min_images`` within the budget
-            (names the cheapest setting's cost and the budget needed).
+        ValueError: no rows, rows that drew different numbers of images, or no setting affords
+            ``min_images`` within the budget (names the cheapest setting's cost and the budget needed).
     """
     if not rows:
         raise ValueError("no generator settings were measured: run the sweep first")
+    sizes = {len(r["images"]) for r in rows if "images" in r}
+    if len(sizes) > 1:  # the nearest-neighbour distance falls as a set grows
+        raise ValueError(f"the settings drew different numbers of images {sorted(sizes)}: draw the same number each")
     need = min(int(min_images), int(num_images))
     afford = {r["setting"]: min(int(num_images), int(budget_s / max(r["s_per_image"], 1e-9))) for r in rows}
     feasible = [r for r in rows if afford[r["setting"]] >= need]
@@ -82,8 +88,10 @@ def plan_generation(rows: list[dict], num_images: int, budget_s: float, *,
                          f"cheapest ({cheapest['setting']}, {cheapest['s_per_image']:.3f} s an image) needs "
                          f"{need * cheapest['s_per_image'] / 60:.0f} min; raise generation_budget_s or use "
                          "fewer steps")
-    best = min(r["nn_mse"] for r in feasible)
-    close = [r for r in feasible if r["nn_mse"] <= best * (1 + FIDELITY_TOLERANCE)]
+    most = max(r.get("framing", {}).get("within", 0) for r in feasible)
+    framed = [r for r in feasible if r.get("framing", {}).get("within", 0) == most]
+    best = min(r["nn_mse"] for r in framed)
+    close = [r for r in framed if r["nn_mse"] <= best * (1 + FIDELITY_TOLERANCE)]
     pick = max(close, key=lambda r: (afford[r["setting"]], -r["nn_mse"]))
     return GenerationPlan(setting=pick["setting"], params=dict(pick["params"]), s_per_image=pick["s_per_image"],
                           generated=afford[pick["setting"]], total=int(num_images), budget_s=float(budget_s))

@@ -113,6 +113,19 @@ def test_plan_takes_the_closest_setting_that_fits_and_prefers_cheaper_near_ties(
     assert "augmented copies" in plan.describe()
 
 
+def test_plan_ranks_by_framing_statistics_first():
+    rows = _rows([0.11, 0.27], [0.0200, 0.0300])
+    rows[0]["framing"], rows[1]["framing"] = {"within": 7, "of": 10}, {"within": 9, "of": 10}
+    assert plan_generation(rows, 40000, 2100).setting == "s1"  # framed like the test images beats a lower MSE
+
+
+def test_plan_refuses_settings_measured_on_different_numbers_of_images():
+    rows = _rows([0.11, 0.27], [0.02, 0.03])
+    rows[0]["images"], rows[1]["images"] = np.zeros((64, 1, 64, 64)), np.zeros((16, 1, 64, 64))
+    with pytest.raises(ValueError, match="same number"):
+        plan_generation(rows, 40000, 2100)
+
+
 def test_plan_drops_settings_that_cannot_make_enough_images():
     rows = _rows([0.11, 0.54], [0.05, 0.01])
     plan = plan_generation(rows, 40000, 600, min_images=2000)  # 50 steps makes only 1,111 in 10 minutes
