@@ -166,7 +166,8 @@ def check_write(path: Path | str, *, flag: str, folder: bool = False, suffix: st
 
 
 def keep_copy(path: Path | str, folder: Path | str | None = None) -> Path | None:
-    """Copy an existing ``path`` to ``folder`` (default ``runs/previous`` of the project) before it is replaced.
+    """Copy an existing ``path`` to ``folder`` before it is replaced (default ``$MRI_PREVIOUS_DIR``, else
+    ``runs/previous`` of the project).
 
     The copy's name carries the time and never replaces an earlier copy.
 
@@ -179,7 +180,9 @@ def keep_copy(path: Path | str, folder: Path | str | None = None) -> Path | None
     path = Path(path)
     if not path.is_file():
         return None
-    folder = Path(folder) if folder is not None else project_root() / "runs" / "previous"
+    if folder is None:
+        folder = os.environ.get("MRI_PREVIOUS_DIR") or project_root() / "runs" / "previous"
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     copy, n = folder / f"{path.stem}.{stamp}{path.suffix}", 1

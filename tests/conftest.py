@@ -68,6 +68,12 @@ def smooth_images(n=3, shape=(64, 64), seed=0) -> np.ndarray:
     return np.clip(out, 0, 1).astype(np.float32)
 
 
+@pytest.fixture(autouse=True)
+def copies_of_replaced_files_stay_out_of_the_checkout(tmp_path_factory, monkeypatch):
+    """Files a test replaces are copied into a temporary folder, not the project's ``runs/previous``."""
+    monkeypatch.setenv("MRI_PREVIOUS_DIR", str(tmp_path_factory.mktemp("previous")))
+
+
 @pytest.fixture
 def mask() -> np.ndarray:
     """bool (64, 64) slanted-stripe mask (the default pattern), True = missing."""
