@@ -428,9 +428,9 @@ helpers.show(helpers.error_panels(slices["clean"], slices["filled"], test.mask),
 
 
 # %% [markdown]
-# The panels show the truth, the chosen fill and its absolute error on slices of the head never trained on, with a
-# zoom on the most textured window. The error concentrates on the gap pixels that edges and folds cross; smooth
-# tissue is filled almost exactly.
+# The panels show the truth, the chosen fill and its absolute error on slices of the head never trained on, each
+# titled with its own PSNR on the gaps, and a zoom on the most textured window: the error row shows where the fill
+# departs from the truth, and the zoom whether fine texture inside the gaps is kept or smoothed.
 # %% [markdown]
 # **Self-training on the test images, and the label-free check.** The fill chosen above is applied to the test
 # images. To check self-training honestly without labels, the test images are split in two halves: a copy adapted
@@ -494,7 +494,7 @@ helpers.show_markdown(format_choices(choices_table()))
 # far more than the optimiser's settings do. GroupNorm (Wu & He, 2018) normalises
 # within each image, so statistics do not depend on the batch. The loss is L1 on the gaps alone, which scored above
 # MSE on both unseen heads in the table; AdamW (Loshchilov & Hutter, 2019) with a warm-up and a cosine decay trains
-# it, with a learning rate and batch size whose alternatives tied within a seed's spread. The training pairs use
+# it, with a learning rate and batch size whose alternatives tied at the final run's length. The training pairs use
 # the exact test mask, translated at random in some pairs so that no stripe phase is memorised. Self-training on
 # the test images' own observed pixels (hiding observed pixels as targets, the idea of Noise2Self, Batson & Royer,
 # 2019) adapts the network to the people in the test set; its number of steps and the weight of the synthetic
