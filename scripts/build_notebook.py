@@ -172,7 +172,7 @@ def build(template: dict, cells: list[dict], previous: dict | None = None) -> di
         raise ValueError(f"the source must place every template cell once, in order: got {used}")
     old_outputs = {}
     for c in (previous or {}).get("cells", []):
-        if c["cell_type"] == "code" and c.get("outputs"):
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count") is not None):
             old_outputs.setdefault("".join(c["source"]), (c["outputs"], c.get("execution_count")))
     out = []
     for cell in cells:

@@ -359,7 +359,9 @@ def test_committed_notebook_is_executed_in_order_without_errors():
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), \
         "execution counts must run 1..n: Restart & Run All, then save"
     for i, cell in enumerate(code, 1):
-        assert cell["outputs"], f"code cell {i} has no output"
+        defines_only = all(line.startswith(("#", "import ", "from ", " ", ")", "@", "class ", "def ", '"""'))
+                           or "=" in line.split("(")[0] for line in text(cell).splitlines() if line.strip())
+        assert cell["outputs"] or defines_only, f"code cell {i} has no output"
         assert not [o for o in cell["outputs"] if o["output_type"] == "error"], f"code cell {i} saved an error"
 
 
