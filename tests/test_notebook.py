@@ -8,10 +8,13 @@ import copy
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "Assessment.ipynb"
@@ -447,13 +450,23 @@ def _committed_outputs() -> dict[Path, bytes]:
 
 
 @pytest.mark.slow
-def test_notebook_runs_top_to_bottom_without_the_bundle(tmp_path, monkeypatch, test_set_file):
+def test_notebook_runs_top_to_bottom_and_fills_as_the_command_line_does(tmp_path, monkeypatch, test_set_file):
     before = _committed_outputs()
     _execute(tmp_path, monkeypatch, MRI_TEST_SET=test_set_file)
     assert _committed_outputs() == before  # nothing committed is touched
-    assert (tmp_path / "work" / "runs" / "notebook-smoke" / "final.pt").exists()
+    weights = tmp_path / "work" / "runs" / "notebook-smoke" / "final.pt"
     filled = np.load(tmp_path / "work" / "test_set_nogaps.npy")
     assert filled.shape == np.load(test_set_file).shape
+
+    # One path to the deliverable: `run` composes the same steps, so it makes the same pixels and weights.
+    cli = tmp_path / "cli"
+    subprocess.run([sys.executable, "-m", "mri_inpaint", "run", "--preset", "smoke", "-q", "--test-set",
+                    str(test_set_file), "--data-dir", str(cli / "data"), "--run-dir", str(cli / "run"),
+                    "--output", str(cli / "filled.npy")], cwd=ROOT, check=True, capture_output=True)
+    assert np.load(cli / "filled.npy").tobytes() == filled.tobytes()
+    ours, theirs = (torch.load(p, weights_only=True)["model"] for p in (weights, cli / "run" / "final.pt"))
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
 
 
 def test_cell_timings_come_from_the_kernels_execution_metadata():
