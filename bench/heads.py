@@ -31,8 +31,8 @@ from mri_inpaint.sources import AnatomyParams, AnatomySource
 from mri_inpaint.sources.heads import HEADS, available_heads
 
 
-def evaluate(source: AnatomySource, test_images: np.ndarray, mask: np.ndarray, n: int, seed: int = 0,
-             mirror: bool = False) -> dict:
+def source_match(source: AnatomySource, test_images: np.ndarray, mask: np.ndarray, n: int, seed: int = 0,
+                 mirror: bool = False) -> dict:
     t0 = time.perf_counter()
     images = source.sample(n, seed)
     speed = n / (time.perf_counter() - t0)
@@ -58,13 +58,13 @@ def main(argv=None) -> int:
     rows = []
     for h in heads:
         rows.append({"source": h, "kind": HEADS[h].kind,
-                     **evaluate(AnatomySource(replace(base, heads=(h,))), test, mask, args.n)})
+                     **source_match(AnatomySource(replace(base, heads=(h,))), test, mask, args.n)})
     mix = AnatomySource(base)
-    rows.append({"source": "mix", "kind": "weighted", **evaluate(mix, test, mask, args.n)})
-    rows.append({"source": "mix, mirrored", "kind": "weighted", **evaluate(mix, test, mask, args.n, mirror=True)})
+    rows.append({"source": "mix", "kind": "weighted", **source_match(mix, test, mask, args.n)})
+    rows.append({"source": "mix, mirrored", "kind": "weighted", **source_match(mix, test, mask, args.n, mirror=True)})
     for h in heads:  # leave-one-head-out mixes
         rows.append({"source": f"mix without {h}", "kind": "weighted",
-                     **evaluate(AnatomySource(replace(base, exclude=(h,))), test, mask, args.n)})
+                     **source_match(AnatomySource(replace(base, exclude=(h,))), test, mask, args.n)})
     result = {"machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread",
               "n_source_images": args.n, "n_test_images": len(test), "params": mix.params(), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

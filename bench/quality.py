@@ -1,5 +1,5 @@
-"""Quality benchmark: held-out images with the exact test mask, and the label-free check on the
-real test images, for the baselines and a trained network.
+"""Quality benchmark: new slices of the training heads with the exact test mask, and the label-free
+check on the real test images, for the baselines and a trained network.
 
     python -m bench.quality [--weights weights/inpaint_unet.pt] [--eval-images 400]
 
@@ -17,17 +17,18 @@ import torch
 from bench.common import RESULTS
 from mri_inpaint.checkpoint import load_model
 from mri_inpaint.config import preset, with_overrides
-from mri_inpaint.evaluate import format_check_table, format_table
+from mri_inpaint.check import format_check_table
+from mri_inpaint.evaluate import format_table
 from mri_inpaint.fill import predict
 from mri_inpaint.paths import DEFAULT_WEIGHTS, Paths
-from mri_inpaint.pipeline import evaluate, load_inputs
+from mri_inpaint.pipeline import load_inputs, score_networks
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="trained weights")
     parser.add_argument("--test-set", type=Path, help="real test set (default: the usual search)")
-    parser.add_argument("--eval-images", type=int, default=preset().data.eval_images, help="held-out images")
+    parser.add_argument("--eval-images", type=int, default=preset().data.eval_images, help="new slices of the training heads")
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json", help="JSON results")
     args = parser.parse_args(argv)
 
@@ -36,9 +37,9 @@ def main(argv=None) -> int:
     model = load_model(args.weights)
     # The committed network was self-trained on the test images' observed pixels, so its
     # check is in-sample; bench.adapt reports the cross-fitted figure.
-    scores = evaluate(cfg, Paths.default(), {"U-Net (ours)": model}, test)
-    print(f"Held-out embedded images (n={args.eval_images}), exact test mask\n")
-    print(format_table(scores["held_out"]))
+    scores = score_networks(cfg, Paths.default(), {"U-Net (ours)": model}, test)
+    print(f"New slices of the training heads (n={args.eval_images}), exact test mask\n")
+    print(format_table(scores["new_slices"]))
     print(f"\nLabel-free check on the {len(test.images)} real test images (hidden observed pixels; "
           "in-sample for adapted weights)\n")
     print(format_check_table(scores["real_check"]))

@@ -4,7 +4,7 @@
     python -m bench.tables --write    # rewrite the tables inside docs/results.md
 
 Each table in ``docs/results.md`` sits between ``<!-- table: NAME -->`` and
-``<!-- /table -->``; ``tests/test_bench.py`` checks that it equals :func:`table` of that name,
+``<!-- /table -->``; ``tests/test_bench.py`` asserts that it equals :func:`table` of that name,
 so the document cannot drift from the files.
 """
 from __future__ import annotations

@@ -123,12 +123,12 @@ def cross_fitted_check(model, real_images: np.ndarray, mask: np.ndarray, synthet
 
     The test images are split into ``folds`` parts (a fixed random order); for each part,
     a copy of ``model`` is self-trained on the other parts and both networks are checked
-    (:func:`real_image_check`) on the held-out part alone.
+    (:func:`real_image_check`) on that part alone.
 
     ``adapt`` is the self-training function (default :func:`self_train`).
 
     Returns:
-        the check on held-out folds before (``before``) and after (``after``) adaptation,
+        the check of each fold, by networks not adapted on it, before (``before``) and after (``after``) adaptation,
         each ``{"psnr", "mae"}`` pooled over folds (weighted by fold size), and ``folds``.
     """
     if folds < 2:

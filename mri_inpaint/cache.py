@@ -197,7 +197,7 @@ class ImageCache:
         return out
 
     def is_complete(self) -> bool:
-        """True if ``load()`` would succeed (reads and checks every chunk)."""
+        """True if ``load()`` would succeed (reads and verifies every chunk)."""
         try:
             entries = self._read_valid_manifest(building=False)
         except (FileNotFoundError, ValueError):
@@ -224,7 +224,7 @@ class ImageCache:
         return entries
 
     def _read_valid_manifest(self, *, building: bool) -> dict[int, dict]:
-        """Return the manifest's chunk entries by index, after checking the settings.
+        """Return the manifest's chunk entries by index, after verifying the settings.
 
         Args:
             building: True from ``build``: a missing manifest gives ``{}`` and, with

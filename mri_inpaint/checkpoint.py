@@ -52,7 +52,7 @@ def load_checkpoint(path: Path | str, map_location="cpu") -> dict:
     if path.is_dir():
         raise ValueError(f"weights path {path} is a directory, expected a .pt file")
     if not os.access(path, os.R_OK):
-        raise PermissionError(f"cannot read weights file {path}: permission denied; check its permissions")
+        raise PermissionError(f"cannot read weights file {path}: permission denied; fix its permissions")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupted, truncated, or not a torch file
@@ -84,7 +84,7 @@ def load_model(path: Path | str, device: torch.device | str = "cpu") -> InpaintN
 NOT_TRAINING = {"data": ("eval_images", "eval_seed", "held_out_images"), "train": ("test_time_shifts",)}
 
 
-def check_resumable(run_dir: Path | str, config: dict) -> None:
+def require_resumable(run_dir: Path | str, config: dict) -> None:
     """Refuse to resume the run in ``run_dir`` with settings other than its own.
 
     Compares the ``data`` and ``train`` settings stored in ``last.pt`` with ``config``

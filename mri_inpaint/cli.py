@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import FINAL_PRESETS, PRESETS, AdaptConfig, DataConfig, TrainConfig, preset, preset_run_name
-from .paths import DEFAULT_WEIGHTS, Paths, check_free_space, check_write, deliverable, same_file
+from .paths import DEFAULT_WEIGHTS, Paths, deliverable, require_free_space, require_writable, same_file
 
 log = logging.getLogger("mri_inpaint")
 
@@ -125,7 +125,7 @@ def _at_least(low):
     return lambda v: v >= low, f">= {low}"
 
 
-#: ``{section.field: (test, what it must be)}``: each flag's range, checked before any work.
+#: ``{section.field: (test, what it must be)}``: each flag's range, tested before any work.
 RANGES = {
     "data.num_images": _at_least(2), "data.held_out_images": _at_least(1), "data.eval_images": _at_least(1),
     "data.course_steps": _at_least(1), "data.course_batch_size": _at_least(1),
@@ -229,16 +229,16 @@ def _device(args):
 
 
 def _folders(paths: Paths, *, run_dir: bool = True) -> None:
-    """Check, before any work, that the data and run folders can be written."""
-    check_write(paths.data_dir, flag="--data-dir", folder=True)
+    """Refuse, before any work, data and run folders that cannot be written."""
+    require_writable(paths.data_dir, flag="--data-dir", folder=True)
     if run_dir:
-        check_write(paths.run_dir, flag="--run-dir", folder=True)
+        require_writable(paths.run_dir, flag="--run-dir", folder=True)
 
 
 IMAGE_BYTES = 4 * 64 * 64  # one float32 64x64 image
 
 
-def _check_cache_space(cfg, paths: Paths) -> None:
+def _require_cache_space(cfg, paths: Paths) -> None:
     """Refuse, before any work, a cache that would not fit the disk of ``--data-dir``."""
     from .cache import cached_count
     from .pipeline import image_cache, image_source
@@ -249,31 +249,31 @@ def _check_cache_space(cfg, paths: Paths) -> None:
                           (cfg.data.eval_images, cfg.data.eval_seed, paths.data_dir / "eval")):
         cache = image_cache(source, n, seed, root)
         need += max(0, n - cached_count(cache.root)) * (IMAGE_BYTES + 64)
-    check_free_space(paths.data_dir, need, flag="--data-dir")
+    require_free_space(paths.data_dir, need, flag="--data-dir")
     held = (cfg.data.num_images + cfg.data.eval_images) * IMAGE_BYTES  # all are held in memory at once
     if held > memory_bytes() // 2:
         raise ValueError(f"--num-images {cfg.data.num_images}: the images need {held / 2**30:.1f} GB of memory, more "
                          "than half of this machine's: choose a smaller --num-images")
 
 
-def _check_run_dir_space(cfg, paths: Paths) -> None:
+def _require_run_dir_space(cfg, paths: Paths) -> None:
     """Refuse, before any work, a run folder whose checkpoints would not fit its disk."""
-    check_free_space(paths.run_dir, 3 * network_bytes(cfg.train.chans, cfg.train.num_pool_layers) // 4 + 2**20,
-                     flag="--run-dir")
+    require_free_space(paths.run_dir, 3 * network_bytes(cfg.train.chans, cfg.train.num_pool_layers) // 4 + 2**20,
+                       flag="--run-dir")
 
 
-def _check_fresh_or_resumable(cfg, paths: Paths, resume: bool) -> None:
+def _require_fresh_or_resumable(cfg, paths: Paths, resume: bool) -> None:
     """Before any work: a run folder's run is resumed only with its own settings, never overwritten."""
     from dataclasses import asdict
 
-    from .checkpoint import check_resumable
+    from .checkpoint import require_resumable
 
     if not resume:
         if (paths.run_dir / "last.pt").exists():
             raise FileExistsError(f"{paths.run_dir} already holds a training run: pass --resume to continue it, "
                                   "or choose another --run-dir (nothing was overwritten)")
         return
-    check_resumable(paths.run_dir, asdict(cfg))
+    require_resumable(paths.run_dir, asdict(cfg))
 
 
 # ---------------------------------------------------------------- subcommands
@@ -318,12 +318,12 @@ def cmd_generate(args) -> int:
     if args.n < 1:
         raise ValueError(f"--n {args.n}: the number of images must be >= 1")
     cfg, paths = config_from_args(args), paths_from_args(args)
-    check_write(args.out, flag="--out", folder=True)
+    require_writable(args.out, flag="--out", folder=True)
     need = max(0, args.n - cached_count(args.out)) * (IMAGE_BYTES + 64)
     if args.n * IMAGE_BYTES > memory_bytes() // 2:
         raise ValueError(f"--n {args.n}: {args.n * IMAGE_BYTES / 2**30:.1f} GB of images do not fit in half of this "
                          f"machine's memory ({memory_bytes() / 2**30:.1f} GB): choose a smaller --n")
-    check_free_space(args.out, need, flag="--out")
+    require_free_space(args.out, need, flag="--out")
     source = image_source(cfg.data, paths)
     cache = ImageCache(args.out, source_name=source.name, source_params=source.params(), seed=args.seed,
                        count=args.n, overwrite=args.overwrite)
@@ -343,9 +343,9 @@ def cmd_train(args) -> int:
     cfg, paths = config_from_args(args), paths_from_args(args)
     _folders(paths)
     test = _inputs(args)
-    _check_fresh_or_resumable(cfg, paths, args.resume)
-    _check_cache_space(cfg, paths)
-    _check_run_dir_space(cfg, paths)
+    _require_fresh_or_resumable(cfg, paths, args.resume)
+    _require_cache_space(cfg, paths)
+    _require_run_dir_space(cfg, paths)
     images = training_images(cfg, paths, progress=not args.quiet)
     _, state = train_or_resume(cfg, images, test, paths, progress=not args.quiet, resume=args.resume)
     best = max(row["val_psnr_gaps"] for row in state["history"])
@@ -363,10 +363,10 @@ def cmd_adapt(args) -> int:
     test = _inputs(args)
     weights = args.weights or paths.run_dir / "best.pt"
     inputs = {"--weights": weights, "--test-set": test.path, "--mask": test.mask_path}
-    check_write(args.output, flag="--output", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
+    require_writable(args.output, flag="--output", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
     state = load_checkpoint(weights)
     model = build_model(state, _device(args))
-    _check_cache_space(cfg, paths)
+    _require_cache_space(cfg, paths)
     anchors = anchor_images(training_images(cfg, paths, progress=not args.quiet), cfg.adapt)
     adapted, cross = adapt_to_test_images(cfg, model, test, anchors, paths, progress=not args.quiet)
     before, after = check_network(model, test), check_network(adapted, test)
@@ -384,19 +384,19 @@ def cmd_evaluate(args) -> int:
     from .checkpoint import load_model
     from .evaluate import compare_methods, format_table, methods_table
     from .paths import keep_copy
-    from .pipeline import eval_images
+    from .pipeline import new_slices
     from .utils import atomic_write
 
     cfg, paths = config_from_args(args), paths_from_args(args)
-    check_write(paths.data_dir, flag="--data-dir", folder=True)
+    require_writable(paths.data_dir, flag="--data-dir", folder=True)
     test = _inputs(args)
     if args.out:
-        check_write(args.out, flag="--out", overwrite=args.overwrite,
-                    inputs={"--weights": args.weights, "--test-set": test.path, "--mask": test.mask_path})
+        require_writable(args.out, flag="--out", overwrite=args.overwrite,
+                         inputs={"--weights": args.weights, "--test-set": test.path, "--mask": test.mask_path})
     networks = {"U-Net (ours)": load_model(args.weights, _device(args))} if args.weights else {}
-    clean = eval_images(cfg, paths)
+    clean = new_slices(cfg, paths)
     rows = compare_methods(clean, test.mask, methods_table(networks))
-    print(f"held-out images: {len(clean)}, exact test mask ({int(test.mask.sum())} missing pixels)")
+    print(f"new slices of the training heads: {len(clean)}, exact test mask ({int(test.mask.sum())} missing pixels)")
     print(format_table(rows))
     if args.out:
         if args.out.exists():
@@ -419,19 +419,19 @@ def cmd_check(args) -> int:
 
 def cmd_fill(args) -> int:
     from .checkpoint import load_model
-    from .fill import check_output
+    from .fill import require_output_path
     from .pipeline import fill_and_write, load_inputs
 
     device = _device(args)
     if args.input.is_dir():
         raise ValueError(f"input {args.input} is a directory: pass a .npy file as --input")
     if not args.input.is_file():
-        raise FileNotFoundError(f"input {args.input} not found: check the path passed with --input")
+        raise FileNotFoundError(f"input {args.input} not found: verify the path passed with --input")
     inputs = {"--input": args.input, "--mask": args.mask, "--weights": args.weights}
-    check_output(args.output, overwrite=args.overwrite, inputs=inputs)  # before any work
+    require_output_path(args.output, overwrite=args.overwrite, inputs=inputs)  # before any work
     test = load_inputs(args.input, args.mask)  # validates first
-    check_free_space(args.output, (test.images if test.original is None else test.original).nbytes + 2**16,
-                     flag="--output")
+    require_free_space(args.output, (test.images if test.original is None else test.original).nbytes + 2**16,
+                       flag="--output")
     flat = np.load(args.input, mmap_mode="r", allow_pickle=False).ndim == 3  # keep the caller's layout
     filled = fill_and_write(load_model(args.weights, device), test, args.output, overwrite=args.overwrite,
                             squeeze=flat, deliverable_ok=False)
@@ -440,7 +440,8 @@ def cmd_fill(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .evaluate import format_check_table, format_table
+    from .check import format_check_table
+    from .evaluate import format_table
     from .pipeline import demo_inputs, output_path, run
 
     cfg, paths = config_from_args(args), paths_from_args(args)
@@ -458,30 +459,30 @@ def cmd_run(args) -> int:
         print("no test set found: running on a DEMO input (embedded anatomy + the default stripe mask) in "
               f"{paths.run_dir}; its fill goes to {paths.run_dir / 'demo_nogaps.npy'}, never to {paths.output}")
         test, _ = demo_inputs()
-    # every output checked before hours of training
+    # every output guarded before hours of training
     _folders(paths)
     inputs = {"--test-set": test.path, "--mask": test.mask_path}
     out = output_path(paths, test)
     deliverable_ok = final_preset and not test.demo
     default_output = args.output is None or (deliverable_ok and same_file(args.output, deliverable()))
-    check_write(out, flag="--output", suffix=".npy", overwrite=args.overwrite or default_output or test.demo,
-                inputs=inputs, deliverable_ok=deliverable_ok)
+    require_writable(out, flag="--output", suffix=".npy", overwrite=args.overwrite or default_output or test.demo,
+                     inputs=inputs, deliverable_ok=deliverable_ok)
     if args.export is not None:
-        check_write(args.export, flag="--export", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
+        require_writable(args.export, flag="--export", suffix=".pt", overwrite=args.overwrite, inputs=inputs)
         if same_file(args.export, out):
             raise ValueError(f"--export {args.export} is also the --output file: choose another --export")
     figures = args.figures or paths.run_dir / "figures"
-    check_write(figures, flag="--figures", folder=True, inputs=inputs, tracked_ok=False)
-    _check_fresh_or_resumable(cfg, paths, True)
-    _check_cache_space(cfg, paths)
-    _check_run_dir_space(cfg, paths)
-    check_free_space(out, test.images.nbytes * 2 + 2**16, flag="--output")
+    require_writable(figures, flag="--figures", folder=True, inputs=inputs, tracked_ok=False)
+    _require_fresh_or_resumable(cfg, paths, True)
+    _require_cache_space(cfg, paths)
+    _require_run_dir_space(cfg, paths)
+    require_free_space(out, test.images.nbytes * 2 + 2**16, flag="--output")
     metrics = run(cfg, paths, test, export=args.export, progress=not args.quiet, figures_dir=figures,
                   deliverable_ok=deliverable_ok, overwrite=args.overwrite)
     rows, cross = list(metrics["real_check"]), metrics["cross_fitted_check"]
     if cross is not None:  # the honest figure: each fold checked by networks adapted on the other folds
         rows.append({"method": "U-Net, self-trained, cross-fitted", **cross["after"]})
-    print(format_table(metrics["held_out"]))
+    print(format_table(metrics["new_slices"]))
     print(f"held-out head {cfg.data.held_out_head} (never trained on; the final fill is the best network row: "
           f"{metrics['fill_choice']['fill']})\n" + format_table(metrics["held_out_head"]))
     print(format_check_table(rows) + "\n(the final row is in-sample when it was self-trained on these pixels; "
@@ -559,8 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     add_config_flags(p, (SECTIONS[0], SECTIONS[2]))
 
-    p = command("evaluate", cmd_evaluate, "quality table on held-out images with the exact test mask",
-                inputs=True, data_dir=True)
+    p = command("evaluate", cmd_evaluate,
+                "quality table on new slices of the training heads with the exact test mask", inputs=True, data_dir=True)
     weights(p)
     p.add_argument("--out", type=Path, help="also write the rows as JSON here")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file (a copy is kept)")
@@ -604,7 +605,7 @@ def error_line(exc: BaseException) -> str:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             text += " (permission denied or read-only: choose another path, or fix its permissions)"
         else:
-            text += " (check that path and its permissions, or choose another one)"
+            text += " (verify that path and its permissions, or choose another one)"
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())

@@ -84,7 +84,7 @@ def no_generator(exc: BaseException, *, expected: bool) -> None:
     if expected:
         raise RuntimeError(
             f"the course bundle is installed but `from ese_invldm import generate` failed: "
-            f"{type(exc).__name__}: {exc}. Check the output of `bash ./run.sh` above (it installs the "
+            f"{type(exc).__name__}: {exc}. Read the output of `bash ./run.sh` above (it installs the "
             "generator's requirements), make sure this runtime's working folder is /content (the course's "
             "sys.path line is absolute), then Runtime > Restart session and run all again. To train on the "
             "embedded heads instead, remove cw1_files.zip from MyDrive.") from exc

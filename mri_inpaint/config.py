@@ -21,8 +21,8 @@ class DataConfig:
     held_out_head: str = "robex"  # one person's head never drawn for training: the labelled stand-in for the test images ("" = none)
     held_out_images: int = 100  # slices of the held-out head, self-trained on and scored like the test images
     image_seed: int = 1234  # seed of the training-image cache
-    eval_images: int = 400  # held-out clean images for the quality table (same source, another seed)
-    eval_seed: int = 20261128  # seed of the held-out images: never used for training
+    eval_images: int = 400  # new slices of the training heads for the quality table (same source, another seed)
+    eval_seed: int = 20261128  # seed of the new slices of the training heads: never used for training
     course_steps: int = 50  # course generator: denoising steps per image (10-50 recommended)
     course_scheduler: str = "ddim"  # course generator: "ddim" or "ddpm"
     course_temperature: float = 1.0  # course generator: sampling temperature (0, 1]
@@ -48,7 +48,7 @@ class TrainConfig:
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
     warmup_steps: int = 200  # linear warm-up steps before cosine decay to 0
-    val_fraction: float = 0.05  # share of the training images held out for validation
+    val_fraction: float = 0.05  # share of the training images set aside as validation images
     shift_prob: float = 0.3  # chance that a training mask is randomly translated
     chans: int = 32  # U-Net channels at full resolution
     num_pool_layers: int = 2  # U-Net down-sampling steps (a smaller receptive field generalises better)

@@ -55,7 +55,7 @@ def find_test_set(explicit: Path | str | None = None, *, cwd: Path | None = None
         if not path.is_file():
             raise FileNotFoundError(
                 f"test set {str(explicit)!r} not found (looked at {path}); "
-                "check the path passed with --test-set")
+                "verify the path passed with --test-set")
         return path
 
     looked = []
@@ -95,7 +95,7 @@ def _load_npy(path: Path | str, what: str) -> np.ndarray:
     """Load a plain (non-pickled) ``.npy`` array, raising clear errors naming ``what``."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{what} file {path} not found; check the path")
+        raise FileNotFoundError(f"{what} file {path} not found; verify the path")
     if not path.is_file():
         raise ValueError(f"{what} path {path} is a directory, expected a .npy file")
     if path.suffix.lower() != ".npy":
@@ -103,7 +103,7 @@ def _load_npy(path: Path | str, what: str) -> np.ndarray:
             f"{what} file {path} has suffix {path.suffix!r}, expected a .npy file "
             "(save the array with numpy.save)")
     if not os.access(path, os.R_OK):
-        raise PermissionError(f"cannot read {what} file {path}: permission denied; check its permissions")
+        raise PermissionError(f"cannot read {what} file {path}: permission denied; fix its permissions")
     with open(path, "rb") as fh:
         head = fh.read(len(_NPY_MAGIC))
     if head != _NPY_MAGIC:
@@ -150,7 +150,7 @@ def load_test_set(path: Path | str, *, require_mask_inference: bool = True, keep
     if images.size == 0:
         raise ValueError(
             f"test set {path} is empty (shape {images.shape}), expected {expected} with N >= 1; "
-            "check that the right file was saved")
+            "make sure the right file was saved")
     hw = (IMAGE_SIZE, IMAGE_SIZE)
     if images.ndim == 4 and images.shape[1:] == (1, *hw):
         pass
@@ -211,7 +211,7 @@ def load_mask(path: Path | str) -> np.ndarray:
     except ValueError as err:
         raise ValueError(
             f"mask file {path}: {err}; save a bool (64, 64) array, True = missing") from err
-    check_mask_useful(mask, f"mask file {path}")
+    require_useful_mask(mask, f"mask file {path}")
     return mask
 
 
@@ -219,7 +219,7 @@ def load_mask(path: Path | str) -> np.ndarray:
 MASK_WARN_DIFFERENCE = 0.1
 
 
-def check_mask_useful(mask: np.ndarray, what: str = "mask") -> None:
+def require_useful_mask(mask: np.ndarray, what: str = "mask") -> None:
     """Refuse a mask that fills nothing or keeps nothing; warn if it is far from the test images'.
 
     Args:
@@ -243,7 +243,7 @@ def check_mask_useful(mask: np.ndarray, what: str = "mask") -> None:
                        "trained for that mask, so expect poorer fills", what, 100 * differ)
 
 
-def check_shared_mask(images: np.ndarray, mask: np.ndarray, what: str = "test set") -> None:
+def require_shared_mask(images: np.ndarray, mask: np.ndarray, what: str = "test set") -> None:
     """Refuse a stack whose images do not all share ``mask`` (the inferred, majority one).
 
     A missing pixel is exactly 0 in every corrupted image, so an image with a nonzero pixel

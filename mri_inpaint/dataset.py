@@ -78,7 +78,7 @@ def make_train_loaders(images: np.ndarray, mask: np.ndarray, *, batch_size: int 
                        shift_prob: float = 0.0, seed: int = 0) -> tuple[DataLoader, DataLoader]:
     """Training and validation loaders of ``(corrupted, mask, clean)`` triples.
 
-    Validation images are held out from training and corrupted with the exact mask.
+    Validation images are set aside from training and corrupted with the exact mask.
     Shuffling uses a seeded generator (``loader.generator``) so runs are reproducible.
 
     Args:

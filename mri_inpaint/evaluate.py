@@ -1,4 +1,4 @@
-"""Compare fill methods: the baselines and trained networks, on labelled images and on the real ones."""
+"""Evaluate fill methods against known truth: the baselines and trained networks on labelled images."""
 from __future__ import annotations
 
 import time
@@ -70,19 +70,3 @@ def format_table(rows: list[dict]) -> str:
                      f"{r['psnr_image']:.2f} | {r['ssim_image']:.4f} | {r['mae_gaps']:.4f} | "
                      f"{r['seconds']:.3f} |")
     return "\n".join(lines)
-
-
-def check_methods(images, mask, methods: dict[str, FillFn]) -> list[dict]:
-    """The label-free check (:func:`~mri_inpaint.check.check_with`) of every method on real images."""
-    from .check import check_with
-
-    return [{"method": name, **check_with(fn, images, mask)} for name, fn in methods.items()
-            if name != "zero fill"]
-
-
-def format_check_table(rows: list[dict]) -> str:
-    """Markdown table of :func:`check_methods` rows."""
-    lines = ["| Method | PSNR on hidden observed pixels (dB) | MAE |", "|---|---:|---:|"]
-    lines += [f"| {r['method']} | {r['psnr']:.2f} | {r['mae']:.4f} |" for r in rows]
-    return "\n".join(lines)
-

@@ -2,7 +2,7 @@
 
 The test images' gaps carry no information, so every measure applies the test mask to the
 candidate images too and compares the observed pixels (mask False) alone. Used to choose the
-course generator's settings and to tune and check the embedded source.
+course generator's settings and to tune and test the embedded source.
 
 Two kinds of measure: set-to-set distances (:func:`fidelity`) and per-image framing and shape
 statistics (:func:`framing_stats`), summarised as each statistic's mean and spread and compared

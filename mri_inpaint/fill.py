@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .paths import check_write
+from .paths import require_writable
 from .utils import atomic_write
 
 
@@ -57,9 +57,9 @@ def predict(model: torch.nn.Module, images, mask, *, batch_size: int = 64, devic
 
 
 def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -> None:
-    """Check a filled stack against its input; raise ValueError saying what is wrong.
+    """Verify a filled stack against its input; raise ValueError saying what is wrong.
 
-    Checks: same shape, the input's dtype (float32 for the network's own), finite, in [0, 1],
+    Verifies: same shape, the input's dtype (float32 for the network's own), finite, in [0, 1],
     observed pixels bit-identical.
     """
     if filled.shape != corrupted.shape:
@@ -75,9 +75,9 @@ def verify_filled(filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray) -
         raise ValueError("observed pixels changed while filling: data consistency is broken")
 
 
-def check_output(path: Path | str, *, overwrite: bool = True, flag: str = "--output", suffix: str = ".npy",
-                 inputs: dict | None = None, deliverable_ok: bool = False) -> Path:
-    """Check, before any work, that ``path`` can be written (:func:`~mri_inpaint.paths.check_write`).
+def require_output_path(path: Path | str, *, overwrite: bool = True, flag: str = "--output", suffix: str = ".npy",
+                        inputs: dict | None = None, deliverable_ok: bool = False) -> Path:
+    """Refuse, before any work, a ``path`` that cannot be written (:func:`~mri_inpaint.paths.require_writable`).
 
     A symbolic link is refused rather than followed or replaced; the deliverable and the
     command's ``inputs`` (``{flag: path}``) are never written unless ``deliverable_ok``.
@@ -88,8 +88,8 @@ def check_output(path: Path | str, *, overwrite: bool = True, flag: str = "--out
         FileExistsError: ``path`` exists and ``overwrite`` is False.
         PermissionError: its folder cannot be written.
     """
-    return check_write(path, flag=flag, suffix=suffix, overwrite=overwrite, inputs=inputs,
-                       deliverable_ok=deliverable_ok)
+    return require_writable(path, flag=flag, suffix=suffix, overwrite=overwrite, inputs=inputs,
+                            deliverable_ok=deliverable_ok)
 
 
 def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, mask: np.ndarray, *,
@@ -108,17 +108,17 @@ def write_filled(path: Path | str, filled: np.ndarray, corrupted: np.ndarray, ma
 
     Raises:
         ValueError: the output would replace the input, fails verification, or fails
-            :func:`check_output`.
+            :func:`require_output_path`.
         FileExistsError: ``path`` exists and ``overwrite`` is False.
     """
     path = Path(path)
-    check_output(path, overwrite=overwrite, deliverable_ok=deliverable_ok,
-                 inputs={"input": input_path, **(inputs or {})})
+    require_output_path(path, overwrite=overwrite, deliverable_ok=deliverable_ok,
+                        inputs={"input": input_path, **(inputs or {})})
     verify_filled(filled, corrupted, mask)
 
-    def _write_and_check(tmp: Path) -> None:
+    def _write_and_verify(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, filled, allow_pickle=False)
         # Re-read the temporary file before it replaces anything: a bad write never lands.
         verify_filled(np.load(tmp, allow_pickle=False), corrupted, mask)
-    return atomic_write(path, _write_and_check)
+    return atomic_write(path, _write_and_verify)

@@ -90,7 +90,7 @@ def tracked_folders(root: Path | None = None) -> list[Path]:
     return sorted(folders)
 
 
-def check_free_space(path: Path | str, need: int, *, flag: str) -> None:
+def require_free_space(path: Path | str, need: int, *, flag: str) -> None:
     """Refuse, before any work, to write ``need`` bytes where the disk has less free.
 
     Raises:
@@ -106,10 +106,10 @@ def check_free_space(path: Path | str, need: int, *, flag: str) -> None:
                       f"{free / 2**20:.0f} MB free; free some space or choose another {flag}", str(folder))
 
 
-def check_write(path: Path | str, *, flag: str, folder: bool = False, suffix: str | None = None,
+def require_writable(path: Path | str, *, flag: str, folder: bool = False, suffix: str | None = None,
                 overwrite: bool = False, inputs: dict | None = None, deliverable_ok: bool = False,
                 tracked_ok: bool = True) -> Path:
-    """The one check every output passes before any work (files and folders of every subcommand).
+    """The one guard every output passes before any work (files and folders of every subcommand).
 
     Paths are compared as real paths (``..`` and symbolic links resolved) and as files
     (hard links), so no spelling of a path reaches a file it should not.

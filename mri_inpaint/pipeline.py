@@ -1,4 +1,4 @@
-"""The job, written once: inputs, images, training, adaptation, evaluation, filling.
+"""The job, written once: inputs, images, training, adaptation, scoring, filling.
 
 Each step is a small function over a :class:`~mri_inpaint.config.Config` and a
 :class:`~mri_inpaint.paths.Paths`; :func:`run` composes them. The command line, the
@@ -8,7 +8,7 @@ notebook and the benchmarks all call these functions::
     image source --training_images--> clean images (resumable cache)        |
         --train_or_resume--> network (runs/<name>/last.pt, best.pt)         |
         --adapt_to_test_images (observed pixels of the test images) <-------+
-        --> final network --evaluate (held-out images, real-image check)
+        --> final network --score_networks (new slices of the training heads, real-image check)
         --fill_and_write--> test_set_nogaps.npy (verified, atomic)
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ class TestInputs:
 
 def load_inputs(test_set: Path | str | None = None, mask_path: Path | str | None = None) -> TestInputs:
     """Find and load the test images (see :func:`~mri_inpaint.data.find_test_set`) and their mask."""
-    from .data import check_mask_useful, check_shared_mask, find_test_set, load_mask, load_test_set
+    from .data import find_test_set, load_mask, load_test_set, require_shared_mask, require_useful_mask
     from .masks import infer_mask
 
     path = find_test_set(test_set)
@@ -54,8 +54,8 @@ def load_inputs(test_set: Path | str | None = None, mask_path: Path | str | None
         mask = load_mask(mask_path)
     else:
         mask = infer_mask(images)
-        check_mask_useful(mask, f"the mask inferred from {path}")
-        check_shared_mask(images, mask, f"test set {path}")
+        require_useful_mask(mask, f"the mask inferred from {path}")
+        require_shared_mask(images, mask, f"test set {path}")
     return TestInputs(images, mask, path, original=None if original.dtype == np.float32 else original,
                       mask_path=Path(mask_path) if mask_path else None)
 
@@ -144,8 +144,8 @@ def planned_generated_images(data: DataConfig, source) -> int:
     return n
 
 
-def eval_images(cfg: Config, paths: Paths, *, progress: bool = False) -> np.ndarray:
-    """Held-out clean images from the training images' source, with a seed never used for training."""
+def new_slices(cfg: Config, paths: Paths, *, progress: bool = False) -> np.ndarray:
+    """New clean slices of the training heads: the training images' source, with a seed never used for training."""
     source = image_source(cfg.data, paths)
     return image_cache(source, cfg.data.eval_images, cfg.data.eval_seed, paths.data_dir / "eval").build(
         source, progress=progress)
@@ -175,7 +175,7 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
         ``(model, state)``: the best network (by validation PSNR on the gaps, eval mode)
         and its checkpoint state.
     """
-    from .checkpoint import build_model, check_resumable, load_checkpoint
+    from .checkpoint import build_model, load_checkpoint, require_resumable
     from .utils import pick_device
 
     if train is None:
@@ -183,7 +183,7 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
 
     device = pick_device(cfg.device)
     if resume:
-        check_resumable(paths.run_dir, asdict(cfg))
+        require_resumable(paths.run_dir, asdict(cfg))
 
     def check(model, row):
         return {"real_check_psnr": check_network(model, test)["psnr"]}
@@ -320,18 +320,19 @@ def held_out_evidence(cfg: Config, model, mask, anchors: np.ndarray, *, progress
     return rows, choice, slices
 
 
-# ---------------------------------------------------------------- evaluation and output
-def evaluate(cfg: Config, paths: Paths, networks: dict, test: TestInputs) -> dict:
+# ---------------------------------------------------------------- scoring and output
+def score_networks(cfg: Config, paths: Paths, networks: dict, test: TestInputs) -> dict:
     """Score the baselines and ``networks`` two ways.
 
     Returns:
-        ``{"held_out": rows, "real_check": rows}``: the quality table on held-out images
-        corrupted with the exact test mask, and the label-free check on the test images.
+        ``{"new_slices": rows, "real_check": rows}``: the quality table on new slices of the
+        training heads corrupted with the exact test mask, and the label-free check on the test images.
     """
-    from .evaluate import check_methods, compare_methods, methods_table
+    from .check import check_methods
+    from .evaluate import compare_methods, methods_table
 
     methods = methods_table(networks)
-    return {"held_out": compare_methods(eval_images(cfg, paths), test.mask, methods),
+    return {"new_slices": compare_methods(new_slices(cfg, paths), test.mask, methods),
             "real_check": check_methods(test.images, test.mask, methods)}
 
 
@@ -357,13 +358,14 @@ def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: P
     Returns:
         the filled images, in the input's dtype.
     """
-    from .fill import check_output, predict, write_filled
+    from .fill import require_output_path, predict, write_filled
     from .paths import keep_copy
 
     output = Path(output)
     inputs = {"--mask": test.mask_path}
     deliverable_ok = deliverable_ok and not test.demo
-    check_output(output, overwrite=overwrite, deliverable_ok=deliverable_ok, inputs={"input": test.path, **inputs})
+    require_output_path(output, overwrite=overwrite, deliverable_ok=deliverable_ok,
+                        inputs={"input": test.path, **inputs})
     filled = predict(model, test.images, test.mask)
     images = test.images
     if test.original is not None:  # float16/float64 input: observed pixels stay bit-identical in its dtype
@@ -384,17 +386,17 @@ def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, e
     """Write the final network as ``paths.run_dir/final.pt`` (and a copy at ``export``).
 
     Args:
-        flag, overwrite, inputs: how ``export`` is checked (:func:`~mri_inpaint.paths.check_write`);
+        flag, overwrite, inputs: how ``export`` is guarded (:func:`~mri_inpaint.paths.require_writable`);
             a file it replaces is copied first (:func:`~mri_inpaint.paths.keep_copy`).
     """
     from .checkpoint import write_weights
-    from .paths import check_write, keep_copy
+    from .paths import require_writable, keep_copy
     from .utils import atomic_write
 
     path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],
                          metrics=metrics)
     if export is not None:
-        check_write(export, flag=flag, suffix=".pt", overwrite=overwrite, inputs=inputs)
+        require_writable(export, flag=flag, suffix=".pt", overwrite=overwrite, inputs=inputs)
         if Path(export).exists():
             log.info("kept the previous %s as %s", export, keep_copy(export))
         atomic_write(export, lambda tmp: shutil.copyfile(path, tmp))
@@ -421,7 +423,7 @@ def ship_weights(final: Path, output: Path) -> Path | None:
 def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = None, progress: bool = True,
         figures: bool = True, figures_dir: Path | None = None, deliverable_ok: bool = True,
         overwrite: bool = True) -> dict:
-    """The whole job: images, training (resumable), adaptation, evaluation, filling, figures.
+    """The whole job: images, training (resumable), adaptation, scoring, filling, figures.
 
     Args:
         deliverable_ok: the fill may go to the deliverable (the command line: final presets only).
@@ -445,7 +447,7 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
     networks = {"U-Net, trained": model}
     if final is not model:
         networks["U-Net, final"] = final  # its real-image check is in-sample when self-trained
-    scores = {**evaluate(cfg, paths, networks, test), "held_out_head": held_out, "fill_choice": choice}
+    scores = {**score_networks(cfg, paths, networks, test), "held_out_head": held_out, "fill_choice": choice}
     out = output_path(paths, test)
     filled = fill_and_write(final, test, out, keep_previous_in=paths.run_dir / "previous",
                             deliverable_ok=deliverable_ok)
@@ -456,7 +458,7 @@ def run(cfg: Config, paths: Paths, test: TestInputs, *, export: Path | None = No
                "stripes": fit_stripes(test.mask).to_dict()}
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     (paths.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    kept = {k: metrics[k] for k in ("held_out", "held_out_head", "fill_choice", "real_check", "cross_fitted_check")}
+    kept = {k: metrics[k] for k in ("new_slices", "held_out_head", "fill_choice", "real_check", "cross_fitted_check")}
     final_pt = export_final(cfg, final, state, kept, paths, export, overwrite=overwrite,
                             inputs={"--test-set": test.path, "--mask": test.mask_path})
     ship_weights(final_pt, out)

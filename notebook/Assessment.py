@@ -272,7 +272,7 @@ helpers.show(helpers.mask_figure(test.mask, stripes), "q2_mask.png")
 # images go into a `TensorDataset`; `CorruptedPairs` wraps it and corrupts each image when it is read, returning
 # *(corrupted input, mask, clean label)*: with the exact test mask, or, with probability `shift_prob`, a randomly
 # translated copy of it (other stripe phases), so that the network cannot memorise one phase. A fixed 5% of the
-# images is held out for validation, always with the exact mask. The test images go into their own
+# images is set aside as validation images, always with the exact mask. The test images go into their own
 # `TensorDataset`, in file order, with no labels.
 
 # %% source="mri_inpaint/dataset.py:*imports,CorruptedPairs,split_indices,make_train_loaders,make_test_loader"
@@ -330,7 +330,7 @@ print(f"InpaintNet: U-Net with {cfg.train.num_pool_layers} poolings and {cfg.tra
 # %% [markdown]
 # **Training.** The loss is the mean absolute error on the missing pixels only (`masked_l1`), with AdamW, a linear
 # warm-up and a cosine decay of the learning rate to 0 (`lr_factor`). After each epoch the network is validated on
-# the held-out pairs and also scored by the label-free check on the real test images (below). `last.pt` is written
+# the validation images and also scored by the label-free check on the real test images (below). `last.pt` is written
 # every epoch with the optimiser, schedule and random states, so rerunning the cell after an interruption continues
 # the run exactly; `best.pt` keeps the epoch with the best validation PSNR. The code is `mri_inpaint/losses.py` and
 # `mri_inpaint/train.py`, run here.
@@ -382,7 +382,7 @@ print(f"{sum(r['seconds'] for r in history) / 60:.1f} minutes of training. Valid
 # How to read this. The cosine schedule takes the learning rate to 0 in the last epoch, so a small last-epoch gain
 # shows that the schedule ended, not that longer training could not help; no claim of convergence is made. The
 # training and validation losses are on the same footing (L1 on the gaps; validation with the exact mask only), and
-# their gap shows how much the network fits the training heads beyond the held-out images. The label-free check
+# their gap shows how much the network fits the training heads beyond the validation images. The label-free check
 # scores the real test images, but only on observed pixels hidden by a shifted mask, which are not the real gaps,
 # so its rise and fall need not follow the quality of the fill on the gaps: it is evidence that the network fills
 # real images sensibly, not a stopping signal. The evidence that matters comes next: a head the network never saw,
@@ -438,7 +438,8 @@ helpers.show(helpers.error_panels(slices["clean"], slices["filled"], test.mask),
 # images is made. The label-free check hides observed pixels with the shifted mask and scores the fill there.
 
 # %%
-from mri_inpaint.evaluate import check_methods, format_check_table, methods_table
+from mri_inpaint.check import check_methods, format_check_table
+from mri_inpaint.evaluate import methods_table
 
 adapted, cross = pipeline.adapt_to_test_images(cfg, model, test, anchors, paths, progress=False,
                                                self_train=self_train)

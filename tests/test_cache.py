@@ -157,7 +157,7 @@ def _garbage(path: Path) -> None:
 
 
 def _rewrite_with(path: Path, array: np.ndarray) -> None:
-    """Replace the chunk and fix its manifest checksum, so only content checks can catch it."""
+    """Replace the chunk and fix its manifest checksum, so only content verification can catch it."""
     np.save(path, array, allow_pickle=False)
     m = manifest(path.parent)
     for c in m["chunks"]:

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from mri_inpaint.baselines import row_interpolate_np, zero_fill
-from mri_inpaint.check import CHECK_SHIFT, check_with, real_image_check
+from conftest import slanted_mask, smooth_images
+from mri_inpaint.check import CHECK_SHIFT, check_methods, check_with, format_check_table, real_image_check
+from mri_inpaint.evaluate import methods_table
 from mri_inpaint.masks import corrupt
 from mri_inpaint.model import InpaintNet
 
@@ -42,3 +44,12 @@ def test_network_check_is_the_check_of_its_fill(corrupted_images, mask):
     assert result["shift"] == list(CHECK_SHIFT)
     assert result["psnr"] == pytest.approx(direct["psnr"], abs=1e-3)
     assert real_image_check(model, images, mask, shift=(0, 1))["hidden_pixels"] != result["hidden_pixels"]
+
+
+def test_check_methods_skips_zero_fill_and_ranks_interpolation():
+    mask = slanted_mask()
+    images = corrupt(smooth_images(3), mask)
+    rows = check_methods(images, mask, methods_table())
+    assert [r["method"] for r in rows] == ["row-wise linear", "biharmonic"]
+    assert all(r["psnr"] > 20 for r in rows)
+    assert "| biharmonic |" in format_check_table(rows)

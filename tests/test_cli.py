@@ -203,7 +203,7 @@ def test_train_resume_evaluate_via_cli(tmp_path, test_set_file, capsys):
     assert main(["evaluate", *common, "--weights", str(weights), "--eval-images", "8", "--device", "cpu",
                  "--out", str(tmp_path / "rows.json")]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    assert "held-out images: 8" in out
+    assert "new slices of the training heads: 8" in out
     for method in ("zero fill", "row-wise linear", "biharmonic", "U-Net (ours)"):
         assert f"| {method} |" in out
     assert (tmp_path / "rows.json").is_file()
@@ -228,7 +228,7 @@ def test_run_whole_job_on_a_demo_input(tmp_path, monkeypatch, capsys):
     assert filled.shape == (100, 1, 64, 64) and filled.dtype == np.float32
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["demo_input"] is True
-    assert {r["method"] for r in metrics["held_out"]} >= {"biharmonic", "U-Net, trained", "U-Net, final"}
+    assert {r["method"] for r in metrics["new_slices"]} >= {"biharmonic", "U-Net, trained", "U-Net, final"}
     assert metrics["fill_choice"]["fill"] in {r["method"] for r in metrics["held_out_head"]}
     assert {r["method"] for r in metrics["real_check"]} >= {"biharmonic", "U-Net, trained"}
     assert (tmp_path / "fig" / "test_filled.png").is_file() and (run_dir / "adapted.pt").is_file()
@@ -479,13 +479,13 @@ def test_smoke_run_in_a_copy_keeps_the_deliverable_and_git_clean(tmp_path, test_
 
 def test_run_table_shows_the_cross_fitted_figure(tmp_path, test_set_file, monkeypatch, capsys):
     row = {"method": "biharmonic", "psnr": 25.0, "mae": 0.02, "ssim": 0.9}
-    fake = {"held_out": [row], "real_check": [{"method": "U-Net, final", "psnr": 31.06, "mae": 0.01}],
+    fake = {"new_slices": [row], "real_check": [{"method": "U-Net, final", "psnr": 31.06, "mae": 0.01}],
             "held_out_head": [row], "fill_choice": {"fill": "U-Net, self-trained"},
             "cross_fitted_check": {"before": {"psnr": 28.0, "mae": 0.02}, "after": {"psnr": 30.38, "mae": 0.015},
                                    "folds": 2},
             "output": str(tmp_path / "o.npy")}
     monkeypatch.setattr("mri_inpaint.pipeline.run", lambda *a, **k: fake)
-    monkeypatch.setattr("mri_inpaint.evaluate.format_table", lambda rows: "held-out table")
+    monkeypatch.setattr("mri_inpaint.evaluate.format_table", lambda rows: "truth table")
     assert main(["run", "-q", "--test-set", str(test_set_file), "--output", str(tmp_path / "o.npy")]) == 0
     out = capsys.readouterr().out
     assert "| U-Net, final | 31.06 |" in out and "| U-Net, self-trained, cross-fitted | 30.38 |" in out

@@ -74,7 +74,7 @@ def test_write_filled_refuses_bad_fill_and_keeps_old_output(tmp_path, filled, co
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
 
 
-def test_write_filled_checks_what_was_written(tmp_path, filled, corrupted_images, mask, monkeypatch):
+def test_write_filled_verifies_what_was_written(tmp_path, filled, corrupted_images, mask, monkeypatch):
     out = tmp_path / "out.npy"
     np.save(out, filled)  # a previous good result
     real_save = np.save

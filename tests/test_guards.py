@@ -29,7 +29,7 @@ GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 
 
 def _no_work(*args, **kwargs):
-    pytest.fail("work started before the inputs were checked")
+    pytest.fail("work started before the inputs were validated")
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def checkout(tmp_path, monkeypatch, test_set_file):
     monkeypatch.chdir(root)
     monkeypatch.delenv("MRI_TEST_SET", raising=False)
     monkeypatch.delenv("MRI_DATA_DIR", raising=False)
-    for name in ("run", "train_or_resume", "training_images", "adapt_to_test_images", "eval_images"):
+    for name in ("run", "train_or_resume", "training_images", "adapt_to_test_images", "new_slices"):
         monkeypatch.setattr(f"mri_inpaint.pipeline.{name}", _no_work)
     monkeypatch.setattr("mri_inpaint.fill.predict", _no_work)
     return root
@@ -167,7 +167,7 @@ def test_fill_overwrite_keeps_a_copy_the_next_fill_does_not_replace(checkout, tm
     assert fill is not None
 
 
-# ---------------------------------------------------------------- every flag checked before any work
+# ---------------------------------------------------------------- every flag validated before any work
 def _bad_case(case, root, tmp, test_set):
     smoke = ["run", "-q", "--preset", "smoke", "--source", "anatomy", "--device", "cpu", "--test-set", test_set]
     cases = {

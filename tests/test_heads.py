@@ -43,7 +43,7 @@ def test_head_asset_layout_orientation_and_framing(name):
     # The head spans most of the width (60 of 64 columns when its length is measured).
     cols = np.flatnonzero(tissue[: n * 3 // 4].any(axis=0))
     assert cols[-1] - cols[0] > 0.8 * n
-    # Face to the RIGHT. Fact checked on all 100 test images (face right): the lower-left
+    # Face to the RIGHT. Verified on all 100 test images (face right): the lower-left
     # quarter (cerebellum, back of the neck) is brighter than the lower-right one (face, with
     # dark airways, mouth and sinuses); a mirrored head fails this.
     lower = frame[n // 2:]

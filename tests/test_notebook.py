@@ -326,7 +326,7 @@ def test_the_notebooks_injected_cells_are_the_packages_current_code():
         cell = text(cells[index])
         assert cell == build_notebook.inject(head, directive), \
             f"cell {index} ({directive}) differs from the package's code: run scripts/build_notebook.py"
-        # the same check without the builder's extraction: each named definition compiles to the package's
+        # the same comparison without the builder's extraction: each named definition compiles to the package's
         path, _, names = directive.partition(":")
         module = path.removesuffix(".py").replace("/", ".")
         tree = ast.parse((ROOT / path).read_text())

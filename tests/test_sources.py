@@ -70,7 +70,7 @@ def test_asset_rebuilds_from_the_debian_volume():
         diff = np.abs(rebuilt["slices"].astype(int) - shipped["slices"].astype(int))
         assert diff.max() <= 1  # identical up to rounding across library versions
         assert np.array_equal(rebuilt["lateral_mm"], shipped["lateral_mm"])
-    # Face to the right. Fact checked on all 100 test images (face right): the lower-left
+    # Face to the right. Verified on all 100 test images (face right): the lower-left
     # quarter (cerebellum, back of the neck) is brighter than the lower-right one (face,
     # with dark airways, mouth and sinuses).
     mid = rebuilt["slices"][len(rebuilt["slices"]) // 2].astype(float)

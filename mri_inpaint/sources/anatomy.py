@@ -155,7 +155,7 @@ class AnatomySource:
             if unknown:
                 raise ValueError(f"unknown head(s) {unknown}: choose from {', '.join(HEAD_NAMES)}")
             if not names:
-                raise ValueError("no heads left to draw from: check AnatomyParams.heads/exclude")
+                raise ValueError("no heads left to draw from: see AnatomyParams.heads/exclude")
             self.assets = tuple((h, HEADS[h].asset_path) for h in names)
         else:
             paths = [asset] if isinstance(asset, (str, Path)) else list(asset)
