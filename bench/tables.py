@@ -236,8 +236,8 @@ def framing() -> str:
     return _md(["statistic (observed pixels, tissue > 0.1)", "test images", *sets], rows)
 
 
-#: The leave-one-head-out runs before and after the matched framing (``bench/results/loho-<name>.json``).
-FRAMING_VARIANTS = ("framing-today", "framing-matched")
+#: The leave-one-head-out runs before and after the matched framing, with either warp (``bench/results/loho-<name>.json``).
+FRAMING_VARIANTS = ("framing-today", "framing-matched", "framing-matched-elastic10")
 
 
 def framing_loho() -> str:

@@ -232,9 +232,11 @@ helpers.show(helpers.mean_images({"test images": test.images, sweep[0]["setting"
 # test images. With the generator, the plan printed above says which setting won and why. Without it, the mirrored
 # control shows the orientation: the test faces point right, so a mirrored mix must look less like them (the
 # reading above says whether it does). The mix of heads is used rather than the closest single head because a
-# network must see several people to fill a person it never saw. The framing table shows where the embedded heads
-# differ from the test heads; settings matched to all ten statistics were tried and filled a head never trained on
-# worse (`docs/results.md`), so the source keeps its framing, and the generator, which frames its heads as the test
+# network must see several people to fill a person it never saw. The embedded heads are framed by these
+# statistics: every head is drawn a little flatter than its scan, and each head's zoom and position are fitted so
+# that its mean top margin and first and last columns with tissue are the test images'. The framing table shows
+# which statistics that brings within the test images' spread and which stay out; against the earlier framing it
+# filled two heads never trained on as well (`docs/results.md`). The generator, which frames its heads as the test
 # images are framed, is the better source where the bundle exists.
 # %% [markdown]
 # The training set is generated once into a resumable, checksummed cache (an interrupted run continues where it
