@@ -90,6 +90,8 @@ def require_resumable(run_dir: Path | str, config: dict) -> None:
     Compares the ``data`` and ``train`` settings stored in ``last.pt`` with ``config``
     (``asdict`` of the :class:`~mri_inpaint.config.Config` asked for); settings one side
     does not know are skipped, as are those training does not read (:data:`NOT_TRAINING`).
+    A ``"training_images"`` digest on both sides must match too: a changed image source
+    draws other images under the same settings.
 
     Raises:
         ValueError: naming each setting that differs, its flag and both values.
@@ -104,6 +106,9 @@ def require_resumable(run_dir: Path | str, config: dict) -> None:
         for name in sorted(set(have) & set(want)):
             if name not in NOT_TRAINING.get(section, ()) and have[name] != want[name]:
                 changed.append(f"--{name.replace('_', '-')} {want[name]!r} (the run used {have[name]!r})")
+    have_images, want_images = saved.get("training_images"), config.get("training_images")
+    if have_images and want_images and have_images != want_images:
+        changed.append("the training images (the same settings now draw other images: the image source changed)")
     if changed:
         raise ValueError(f"{run_dir} holds a run made with other settings: {'; '.join(changed)}. Nothing was changed: "
                          "give the run's settings to continue it, or choose another --run-dir (or delete "

@@ -182,14 +182,15 @@ def train_or_resume(cfg: Config, train_images: np.ndarray, test: TestInputs, pat
         from .train import train
 
     device = pick_device(cfg.device)
+    record = {**asdict(cfg), "training_images": _digest(train_images)}
     if resume:
-        require_resumable(paths.run_dir, asdict(cfg))
+        require_resumable(paths.run_dir, record)
 
     def check(model, row):
         return {"real_check_psnr": check_network(model, test)["psnr"]}
 
     last = train(cfg.train, train_images, test.mask, paths.run_dir, resume=resume, progress=progress, device=device,
-                 record=asdict(cfg), on_epoch=check)
+                 record=record, on_epoch=check)
     scores = [row["val_psnr_gaps"] for row in last["history"]]
     if scores.index(max(scores)) == len(scores) - 1:  # the last epoch was the best: best.pt holds this state
         best = last

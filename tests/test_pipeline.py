@@ -96,6 +96,19 @@ def test_train_or_resume_uses_the_state_train_returns(tmp_path, clean_images, co
     assert loads == ([] if scores[-1] == max(scores) else [paths.run_dir / "best.pt"])
 
 
+def test_a_run_is_not_resumed_on_other_training_images(tmp_path, clean_images, corrupted_images, mask):
+    cfg = with_overrides(preset("smoke"), train={"epochs": 1}, device="cpu")
+    paths = Paths.default(tmp_path)
+    test = TestInputs(corrupted_images[:4], mask, tmp_path / "test_set.npy")
+    train_or_resume(cfg, clean_images, test, paths, progress=False)
+    last = (paths.run_dir / "last.pt").read_bytes()
+    with pytest.raises(ValueError, match="the training images"):  # same settings, a changed image source
+        train_or_resume(cfg, clean_images[::-1].copy(), test, paths, progress=False)
+    assert (paths.run_dir / "last.pt").read_bytes() == last
+    train_or_resume(cfg, clean_images, test, paths, progress=False)  # the same images resume (nothing to do)
+    assert (paths.run_dir / "last.pt").read_bytes() == last
+
+
 def test_unknown_settings_are_refused():
     with pytest.raises(ValueError, match="unknown train setting"):
         with_overrides(preset(), train={"epoch": 3})
