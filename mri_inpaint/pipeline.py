@@ -359,7 +359,7 @@ def fill_and_write(model, test: TestInputs, output: Path, *, keep_previous_in: P
     Returns:
         the filled images, in the input's dtype.
     """
-    from .fill import require_output_path, predict, write_filled
+    from .fill import predict, require_output_path, write_filled
     from .paths import keep_copy
 
     output = Path(output)
@@ -391,7 +391,7 @@ def export_final(cfg: Config, model, state: dict, metrics: dict, paths: Paths, e
             a file it replaces is copied first (:func:`~mri_inpaint.paths.keep_copy`).
     """
     from .checkpoint import write_weights
-    from .paths import require_writable, keep_copy
+    from .paths import keep_copy, require_writable
     from .utils import atomic_write
 
     path = write_weights(paths.run_dir / "final.pt", model, config=asdict(cfg), history=state["history"],

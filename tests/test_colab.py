@@ -1,6 +1,6 @@
 """The Colab path with the course bundle, against the emulation of tests/colab_emulation.py.
 
-The unit tests test the pieces (layouts, the generator's return value, quiet calls, seeds, the
+The unit tests cover the pieces (layouts, the generator's return value, quiet calls, seeds, the
 generation plan, augmentation); the slow test executes the whole notebook as on Colab: a fake
 ``google.colab`` at kernel start, ``/content`` and Drive in temporary folders, the bundle zip on
 the fake Drive.
