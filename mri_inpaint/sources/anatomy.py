@@ -57,6 +57,7 @@ class AnatomyParams:
     head_aspect: float = 0.85
     shift_frac: float = 0.015  #: translation, fraction of the frame
     elastic_frac: float = 0.1  #: elastic displacement amplitude, fraction of the frame
+    elastic_knots: int = 5  #: knots per side of the elastic field's grid (fewer: smoother, rounder skulls)
     gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
@@ -265,7 +266,7 @@ class AnatomySource:
         ], 1) / extent  # frame units -> asset units
         hi_res = 2 * IMAGE_SIZE  # render at 2x, then area-downsample (anti-aliasing)
         grid = F.affine_grid(theta, (n, 1, hi_res, hi_res), align_corners=False)
-        elastic = smooth_field(gen, n, 2, 5, hi_res).permute(0, 2, 3, 1)
+        elastic = smooth_field(gen, n, 2, p.elastic_knots, hi_res).permute(0, 2, 3, 1)
         grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
         img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         img = F.avg_pool2d(img, 2)  # (n,1,64,64)
