@@ -2,6 +2,7 @@
 
     python -m bench.framing [--n 2000] [--before framing-today] [--out bench/results/framing.json]
     python -m bench.framing --fit      # refit the per-head framing (DEFAULT_HEAD_FRAMING) to the test images
+    python -m bench.framing --variants framing-matched-elastic10,elastic15-knots3   # the mix under each variant
 
 Draws ``--n`` images of the training mix (every embedded head but ``DataConfig.held_out_head``,
 as in training) with the settings of the ``--before`` variant and with today's defaults, and
@@ -12,7 +13,8 @@ observed pixels through the exact test mask) with the test images'. The mixes ar
 size, so their set-to-set distances (:func:`compare_sets`) compare fairly.
 ``--fit`` instead refits each head's (zoom, x shift, y shift) under today's other settings
 so that its mean first and last columns and first row with tissue are the test images', and
-prints the tuple for ``DEFAULT_HEAD_FRAMING``. Writes the JSON; ``python -m bench.tables`` prints it as the ``framing`` table of docs/results.md.
+prints the tuple for ``DEFAULT_HEAD_FRAMING``. ``--variants`` instead measures the training mix
+under each named variant (equal sizes, same seed) into ``bench/results/framing-variants.json``. Writes the JSON; ``python -m bench.tables`` prints it as the ``framing`` table of docs/results.md.
 """
 from __future__ import annotations
 
@@ -67,17 +69,36 @@ def fit_head_framing(test, n: int = 150, rounds: int = 3) -> tuple:
     return tuple((k, *v) for k, v in frame.items())
 
 
+def compare_variants(names: list[str], n: int, test, out: Path) -> int:
+    """The training mix's framing comparison under each variant's anatomy settings, written to ``out``."""
+    held_out = DataConfig().held_out_head
+    sets = {}
+    for name in names:
+        over = load_variant(name)["anatomy"]
+        images = AnatomySource(AnatomyParams.from_overrides(over, exclude=(held_out,))).sample(n, SEED)
+        sets[name] = {"anatomy": over, "framing": framing_comparison(images, test.images, test.mask)}
+        print(f"{name}: {sets[name]['framing']['within']} of {sets[name]['framing']['of']} framing statistics "
+              "within the test images' mean ± 1 sd")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"settings": {"n": n, "seed": SEED, "held_out_head": held_out}, "sets": sets}, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="images of the training mix per setting")
     parser.add_argument("--before", default="framing-today", help="variant holding the settings before matching")
     parser.add_argument("--out", type=Path, default=RESULTS / "framing.json")
     parser.add_argument("--fit", action="store_true", help="refit and print the per-head framing instead")
+    parser.add_argument("--variants", help="comma-separated variants: measure the training mix under each instead")
     args = parser.parse_args(argv)
     test = load_inputs()
     if args.fit:
         print(fit_head_framing(test))
         return 0
+    if args.variants:
+        return compare_variants(args.variants.split(","), args.n, test,
+                                args.out if args.out != RESULTS / "framing.json" else RESULTS / "framing-variants.json")
     held_out = DataConfig().held_out_head
     before = load_variant(args.before)["anatomy"]
     settings = {"before": before, "after": {}}

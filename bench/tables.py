@@ -236,33 +236,49 @@ def framing() -> str:
     return _md(["statistic (observed pixels, tissue > 0.1)", "test images", *sets], rows)
 
 
-#: The leave-one-head-out runs before and after the matched framing, with either warp (``bench/results/loho-<name>.json``).
-FRAMING_VARIANTS = ("framing-today", "framing-matched", "framing-matched-elastic10")
+def framing_variants() -> str:
+    """The training mix's framing under each warp: statistics within the test's spread, and those out (z)."""
+    result = _load("framing-variants.json")
+    rows = []
+    for name, row in result["sets"].items():
+        stats = row["framing"]["stats"]
+        out = [f"{key} (z {s['z']:+.1f})" for key, s in stats.items() if not s["within"]]
+        rows.append([f"`{name}`", f"{row['framing']['within']} of {row['framing']['of']}",
+                     f"{stats['crown_ratio']['z']:+.1f}", ", ".join(out) or "none"])
+    return _md(["variant", "within the test images' mean ± 1 sd", "crown roundness, z", "statistics out"], rows)
+
+
+#: The leave-one-head-out runs before and after the matched framing, with each warp, short and at the final
+#: length (``bench/results/loho-<name>.json``; ``-rerun``: the same variant run again, for the spread).
+FRAMING_VARIANTS = ("framing-today", "framing-matched", "framing-matched-elastic10", "framing-matched-elastic10-rerun",
+                    "framing-matched-elastic15", "elastic10-knots3", "elastic15-knots3", "final-elastic10",
+                    "final-elastic15-knots3")
 
 
 def framing_loho() -> str:
-    """Short leave-one-head-out runs before and after the matched framing, scored on test-framed held-out slices."""
+    """Leave-one-head-out runs before and after the matched framing, scored on test-framed held-out slices."""
     rows = []
-    runs = {name: _load(f"loho-{name}.json")["heads"] for name in FRAMING_VARIANTS
+    runs = {name: _load(f"loho-{name}.json") for name in FRAMING_VARIANTS
             if (RESULTS / f"loho-{name}.json").exists()}  # a variant still running has no file yet
-    for head in dict.fromkeys(h for heads in runs.values() for h in heads):
-        for name, heads in runs.items():
-            if head not in heads:
+    for head in dict.fromkeys(h for run in runs.values() for h in run["heads"]):
+        for name, run in runs.items():
+            if head not in run["heads"]:
                 continue
-            r = heads[head]
+            r, settings = run["heads"][head], run["settings"]
             by = _by_method(r["rows"])
             net, bih = by["U-Net"]["psnr_gaps"], by["biharmonic"]["psnr_gaps"]
             label = f"`{name}` (at `{RERUN_COMMITS[name]}`)" if name in RERUN_COMMITS else f"`{name}`"
-            rows.append([head, label, f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}",
+            length = f"{settings['num_images']:,} × {settings['epochs']}"
+            rows.append([head, label, length, f"{bih:.2f}", f"{net:.2f}", f"{net - bih:+.2f}",
                          f"{by['U-Net, shift-averaged']['psnr_gaps']:.2f}", f"{r['real_check_psnr']:.2f}",
                          f"{r['real_check_psnr_shift_averaged']:.2f}"])
-    return _md(["held-out head", "variant", "biharmonic", "U-Net", "U-Net - biharmonic", "U-Net, shift-averaged",
-                "real-image check", "real-image check, shift-averaged"], rows)
+    return _md(["held-out head", "variant", "images × epochs", "biharmonic", "U-Net", "U-Net - biharmonic",
+                "U-Net, shift-averaged", "real-image check", "real-image check, shift-averaged"], rows)
 
 
 TABLES = {f.__name__: f for f in (final_held_out_head, final_real_check, final_history, loho, loho_full, variants,
                                   variants_full, joint, adapt, adapt_warp, adapt_steps, ceiling, seen_heads,
-                                  source_heads, framing, framing_loho)}
+                                  source_heads, framing, framing_variants, framing_loho)}
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
