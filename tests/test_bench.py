@@ -131,3 +131,24 @@ def test_joint_loss_scores_real_observed_pixels_weighted_and_refreshes_pseudo_fi
     assert model.training  # the refresh leaves the network in train mode
     for a, b in losses:
         assert a > 0 and b == pytest.approx(2 * a, rel=1e-5)
+
+
+def test_framing_variants_measure_each_variant_on_the_same_draw(tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bench.framing import compare_variants
+    from mri_inpaint.sources import AnatomySource
+
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[:, 1::4] = True
+    test = SimpleNamespace(images=AnatomySource().sample(30, seed=7) * ~mask, mask=mask)
+    out = tmp_path / "framing-variants.json"
+    compare_variants(["framing-matched-elastic10", "elastic10-knots3"], 40, test, out)
+    sets = json.loads(out.read_text())["sets"]
+    assert list(sets) == ["framing-matched-elastic10", "elastic10-knots3"]
+    assert sets["elastic10-knots3"]["anatomy"] == {"elastic_frac": 0.1, "elastic_knots": 3}
+    # the smoother field changes the images, so at least one statistic's mean moves
+    a, b = (sets[n]["framing"]["stats"] for n in sets)
+    assert any(a[k]["mean"] != b[k]["mean"] for k in a)
