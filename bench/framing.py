@@ -14,7 +14,9 @@ size, so their set-to-set distances (:func:`compare_sets`) compare fairly.
 ``--fit`` instead refits each head's (zoom, x shift, y shift) under today's other settings
 so that its mean first and last columns and first row with tissue are the test images', and
 prints the tuple for ``DEFAULT_HEAD_FRAMING``. ``--variants`` instead measures the training mix
-under each named variant (equal sizes, same seed) into ``bench/results/framing-variants.json``. Writes the JSON; ``python -m bench.tables`` prints it as the ``framing`` table of docs/results.md.
+under each named variant (equal sizes, same seed) into ``bench/results/framing-variants.json``.
+``python -m bench.tables`` prints the JSON as the ``framing`` and ``framing_variants`` tables of
+docs/results.md.
 """
 from __future__ import annotations
 
@@ -69,26 +71,32 @@ def fit_head_framing(test, n: int = 150, rounds: int = 3) -> tuple:
     return tuple((k, *v) for k, v in frame.items())
 
 
-def compare_variants(names: list[str], n: int, test, out: Path) -> int:
-    """The training mix's framing comparison under each variant's anatomy settings, written to ``out``."""
+def training_mix(anatomy: dict, n: int):
+    """``n`` images of the training mix (the held-out head left out) with ``anatomy`` over the defaults."""
     held_out = DataConfig().held_out_head
+    return AnatomySource(AnatomyParams.from_overrides(anatomy, exclude=(held_out,))).sample(n, SEED)
+
+
+def compare_variants(names: list[str], n: int, test, out: Path) -> dict:
+    """The training mix's framing comparison under each variant's anatomy settings, also written to ``out``."""
     sets = {}
     for name in names:
         over = load_variant(name)["anatomy"]
-        images = AnatomySource(AnatomyParams.from_overrides(over, exclude=(held_out,))).sample(n, SEED)
-        sets[name] = {"anatomy": over, "framing": framing_comparison(images, test.images, test.mask)}
+        sets[name] = {"anatomy": over, "framing": framing_comparison(training_mix(over, n), test.images, test.mask)}
         print(f"{name}: {sets[name]['framing']['within']} of {sets[name]['framing']['of']} framing statistics "
               "within the test images' mean ± 1 sd")
+    result = {"settings": {"n": n, "seed": SEED, "held_out_head": DataConfig().held_out_head}, "sets": sets}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"settings": {"n": n, "seed": SEED, "held_out_head": held_out}, "sets": sets}, indent=1))
-    return 0
+    out.write_text(json.dumps(result, indent=1))
+    return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="images of the training mix per setting")
     parser.add_argument("--before", default="framing-today", help="variant holding the settings before matching")
-    parser.add_argument("--out", type=Path, default=RESULTS / "framing.json")
+    parser.add_argument("--out", type=Path, help="JSON results (default bench/results/framing.json, "
+                                                 "or framing-variants.json with --variants)")
     parser.add_argument("--fit", action="store_true", help="refit and print the per-head framing instead")
     parser.add_argument("--variants", help="comma-separated variants: measure the training mix under each instead")
     args = parser.parse_args(argv)
@@ -97,13 +105,13 @@ def main(argv=None) -> int:
         print(fit_head_framing(test))
         return 0
     if args.variants:
-        return compare_variants(args.variants.split(","), args.n, test,
-                                args.out if args.out != RESULTS / "framing.json" else RESULTS / "framing-variants.json")
+        compare_variants(args.variants.split(","), args.n, test, args.out or RESULTS / "framing-variants.json")
+        return 0
+    out = args.out or RESULTS / "framing.json"
     held_out = DataConfig().held_out_head
     before = load_variant(args.before)["anatomy"]
     settings = {"before": before, "after": {}}
-    mixes = {name: AnatomySource(AnatomyParams.from_overrides(over, exclude=(held_out,))).sample(args.n, SEED)
-             for name, over in settings.items()}
+    mixes = {name: training_mix(over, args.n) for name, over in settings.items()}
     compared = compare_sets({f"training mix, {k}": v for k, v in mixes.items()}, test.images, test.mask)
     sets = dict(compared)
     for name, over in settings.items():
@@ -116,8 +124,8 @@ def main(argv=None) -> int:
     for name, row in sets.items():
         print(f"{name}: {row['framing']['within']} of {row['framing']['of']} framing statistics within the test "
               f"images' mean ± 1 sd")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
     return 0
 
 
