@@ -251,8 +251,8 @@ def framing_variants() -> str:
 #: The leave-one-head-out runs before and after the matched framing, with each warp, short and at the final
 #: length (``bench/results/loho-<name>.json``; ``-rerun``: the same variant run again, for the spread).
 FRAMING_VARIANTS = ("framing-today", "framing-matched", "framing-matched-elastic10", "framing-matched-elastic10-rerun",
-                    "framing-matched-elastic15", "elastic10-knots3", "elastic15-knots3", "final-elastic10",
-                    "final-elastic15-knots3")
+                    "framing-matched-elastic15", "elastic10-knots3", "elastic15-knots3", "edge8", "edge10-elastic15",
+                    "edge8-outline03", "final-elastic10", "final-elastic15-knots3", "final-edge8-outline03")
 
 
 def framing_loho() -> str:

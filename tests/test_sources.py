@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from mri_inpaint.sources import AnatomyParams, AnatomySource, get_source
 from mri_inpaint.sources.anatomy import ASSET_PATH
@@ -101,3 +102,25 @@ def test_a_coarser_elastic_grid_keeps_crowns_rounder():
         AnatomySource(AnatomyParams(elastic_frac=0.2, elastic_knots=knots)).sample(150, seed=4),
         everything)["crown_ratio"]) for knots in (3, 5)}
     assert crown[3] > crown[5] + 0.05
+
+
+def _head_masks(images: np.ndarray) -> np.ndarray:
+    """Each image's head: tissue (> 0.1) with its dark inner layers filled (tissue on all four sides)."""
+    tissue = images[:, 0] > 0.1
+    head = np.ones_like(tissue)
+    for axis in (1, 2):
+        head &= np.maximum.accumulate(tissue, axis=axis) & np.flip(
+            np.maximum.accumulate(np.flip(tissue, axis), axis=axis), axis)
+    return head
+
+
+def test_an_elastic_field_faded_at_the_outline_bends_the_inside_only():
+    # Same seed, same draws: the faded field leaves the outline where the affine alone puts it
+    # (the unfaded field moves it), yet still moves the brain inside.
+    affine_only, faded, unfaded = (AnatomySource(AnatomyParams(**kw)).sample(64, seed=5) for kw in (
+        {"elastic_frac": 0.0}, {"elastic_edge_px": 8}, {}))
+    outline = _head_masks(affine_only)
+    moved = {name: (_head_masks(x) != outline).mean() for name, x in (("faded", faded), ("unfaded", unfaded))}
+    assert moved["faded"] < 0.5 * moved["unfaded"]
+    inside = np.stack([ndimage.binary_erosion(m, iterations=10) for m in outline])
+    assert np.abs(faded - affine_only)[:, 0][inside].mean() > 0.05

@@ -4,7 +4,8 @@ Each image is a sagittal slice of one of the embedded heads (see ``heads.py`` an
 ``tools/build_heads.py``: single scans and averaged templates, face to the right, framed like
 the test images), drawn by per-head weight at a lateral position drawn from a truncated
 Gaussian about the midline, interpolated between neighbouring 1 mm slices, warped by a
-random affine and a smooth elastic field, given a random monotone intensity curve and
+random affine and a smooth elastic field (optionally faded towards the head's outline, see
+``AnatomyParams.elastic_edge_px``), given a random monotone intensity curve and
 bias field (averaged templates also a fine texture), blurred, noised, area-downsampled to
 64x64 and min-max normalised - all in batched PyTorch ops.
 """
@@ -58,6 +59,10 @@ class AnatomyParams:
     shift_frac: float = 0.015  #: translation, fraction of the frame
     elastic_frac: float = 0.1  #: elastic displacement amplitude, fraction of the frame
     elastic_knots: int = 5  #: knots per side of the elastic field's grid (fewer: smoother, rounder skulls)
+    #: width (pixels at 64) over which the elastic field fades to zero towards the head's outline
+    #: (0: no fade): the inside bends, the outline keeps the affine's round shape
+    elastic_edge_px: float = 0.0
+    outline_elastic_frac: float = 0.0  #: a second elastic field on a 3x3 grid, not faded: bends the outline gently
     gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
@@ -135,6 +140,25 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), k[:, None, None, :], groups=n)
     flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), k[:, None, :, None], groups=n)
     return flat.reshape(images.shape)
+
+
+def _inside_weight(src: torch.Tensor, grid: torch.Tensor, edge_px: float, tissue: float = 0.08) -> torch.Tensor:
+    """Weight ``(n, H, W, 1)`` on the sampling grid: 0 outside the head and on its outline, rising to 1
+    ``edge_px`` pixels (at 64) inside it.
+
+    The head is the tissue with its dark inner layers (skull, CSF) filled: a pixel is inside when
+    tissue lies on all four sides of it. Twice box-blurred, that mask is 0.5 on the outline.
+    """
+    tissue_map = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) > tissue
+    head = torch.ones_like(tissue_map)
+    for dim in (-1, -2):
+        head &= tissue_map.cummax(dim).values & tissue_map.flip(dim).cummax(dim).values.flip(dim)
+    head = head.float()
+    size = head.shape[-1]
+    radius = max(1, round(edge_px / 2 * size / IMAGE_SIZE))  # two box blurs of this radius span about edge_px
+    for _ in range(2):
+        head = F.avg_pool2d(head, 2 * radius + 1, stride=1, padding=radius, count_include_pad=True)
+    return (2 * head - 1).clamp(0, 1).permute(0, 2, 3, 1)
 
 
 class AnatomySource:
@@ -267,7 +291,12 @@ class AnatomySource:
         hi_res = 2 * IMAGE_SIZE  # render at 2x, then area-downsample (anti-aliasing)
         grid = F.affine_grid(theta, (n, 1, hi_res, hi_res), align_corners=False)
         elastic = smooth_field(gen, n, 2, p.elastic_knots, hi_res).permute(0, 2, 3, 1)
+        if p.elastic_edge_px > 0:
+            elastic = elastic * _inside_weight(src, grid, p.elastic_edge_px)
+        outline = smooth_field(gen, n, 2, 3, hi_res).permute(0, 2, 3, 1) if p.outline_elastic_frac > 0 else None
         grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
+        if outline is not None:
+            grid = grid + p.outline_elastic_frac * 2 / extent[..., None] * outline
         img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         img = F.avg_pool2d(img, 2)  # (n,1,64,64)
 
