@@ -239,8 +239,8 @@ helpers.show(helpers.mean_images({"test images": test.images, sweep[0]["setting"
 # filled two heads never trained on as well (`docs/results.md`). The crown's roundness is the one that can stay
 # out: the elastic warp's local bends pinch some crowns into points, and the warps that keep every crown round (a
 # smoother field, or the same field faded at the outline) filled heads never trained on worse (the choices table
-# in Question 3; `docs/results.md`). The generator, which frames its heads as the test images are framed, is the better source where
-# the bundle exists.
+# in Question 3; `docs/results.md`). The generator, which frames its heads as the test images are framed, is the
+# better source where the bundle exists.
 # %% [markdown]
 # The training set is generated once into a resumable, checksummed cache (an interrupted run continues where it
 # stopped; on Colab the cache lives on Drive), and the first ten images and the first ten test images are shown.

@@ -142,17 +142,19 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return flat.reshape(images.shape)
 
 
+def filled_head(tissue: torch.Tensor) -> torch.Tensor:
+    """The head of boolean tissue maps ``(..., H, W)``: the tissue with its dark inner layers (skull, CSF)
+    filled, i.e. every pixel with tissue on all four sides of it."""
+    head = torch.ones_like(tissue)
+    for dim in (-1, -2):
+        head &= tissue.cummax(dim).values & tissue.flip(dim).cummax(dim).values.flip(dim)
+    return head
+
+
 def _inside_weight(src: torch.Tensor, grid: torch.Tensor, edge_px: float, tissue: float = 0.08) -> torch.Tensor:
     """Weight ``(n, H, W, 1)`` on the sampling grid: 0 outside the head and on its outline, rising to 1
-    ``edge_px`` pixels (at 64) inside it.
-
-    The head is the tissue with its dark inner layers (skull, CSF) filled: a pixel is inside when
-    tissue lies on all four sides of it. Twice box-blurred, that mask is 0.5 on the outline.
-    """
-    tissue_map = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) > tissue
-    head = torch.ones_like(tissue_map)
-    for dim in (-1, -2):
-        head &= tissue_map.cummax(dim).values & tissue_map.flip(dim).cummax(dim).values.flip(dim)
+    ``edge_px`` pixels (at 64) inside it (the :func:`filled_head`, twice box-blurred, is 0.5 on the outline)."""
+    head = filled_head(F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) > tissue)
     head = head.float()
     size = head.shape[-1]
     radius = max(1, round(edge_px / 2 * size / IMAGE_SIZE))  # two box blurs of this radius span about edge_px
@@ -293,9 +295,9 @@ class AnatomySource:
         elastic = smooth_field(gen, n, 2, p.elastic_knots, hi_res).permute(0, 2, 3, 1)
         if p.elastic_edge_px > 0:
             elastic = elastic * _inside_weight(src, grid, p.elastic_edge_px)
-        outline = smooth_field(gen, n, 2, 3, hi_res).permute(0, 2, 3, 1) if p.outline_elastic_frac > 0 else None
         grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
-        if outline is not None:
+        if p.outline_elastic_frac > 0:
+            outline = smooth_field(gen, n, 2, 3, hi_res).permute(0, 2, 3, 1)
             grid = grid + p.outline_elastic_frac * 2 / extent[..., None] * outline
         img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         img = F.avg_pool2d(img, 2)  # (n,1,64,64)
