@@ -20,7 +20,8 @@ from .model import with_shifts
 #: Variation of the held-out slices over the source's defaults: they are framed as the training
 #: images are, with an elastic warp of their own that a change of the training warp leaves alone
 #: (the benchmarks draw their held-out slices here too).
-HELD_OUT_VARIATION = {"elastic_frac": 0.05, "elastic_knots": 5, "elastic_edge_px": 0.0, "outline_elastic_frac": 0.0}
+HELD_OUT_VARIATION = {"elastic_frac": 0.05, "elastic_knots": 5, "elastic_edge_px": 0.0, "outline_elastic_frac": 0.0,
+                      "crown_ratio_range": None}
 HELD_OUT_SEED = 4242  # a seed never used for training images
 #: Names of the candidate fills, in table order: (self-trained?, shift-averaged?).
 FILL_STEPS = {"U-Net, trained": (False, False), "U-Net, trained + shift averaging": (False, True),

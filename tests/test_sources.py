@@ -120,3 +120,21 @@ def test_an_elastic_field_faded_at_the_outline_bends_the_inside_only():
     assert moved["faded"] < 0.5 * moved["unfaded"]
     inside = np.stack([ndimage.binary_erosion(m, iterations=10) for m in outline])
     assert np.abs(faded - affine_only)[:, 0][inside].mean() > 0.05
+
+
+def test_elastic_fields_that_pinch_the_crown_are_redrawn():
+    # Without the range, many fields pinch the crown into a point or flatten it; with it every
+    # image's crown ratio (whole image) lies within the range, while the warps still move the
+    # head as much as the free ones do (the fields are redrawn, not dropped).
+    from mri_inpaint.fidelity import framing_stats
+
+    everything = np.zeros((64, 64), dtype=bool)
+    bounds = (0.6, 0.8)
+    stats = {name: framing_stats(AnatomySource(AnatomyParams(**kw)).sample(200, seed=6), everything)
+             for name, kw in (("free", {}), ("kept", {"crown_ratio_range": bounds}), ("affine", {"elastic_frac": 0.0}))}
+    outside = {name: np.mean((s["crown_ratio"] < bounds[0]) | (s["crown_ratio"] > bounds[1]))
+               for name, s in stats.items()}
+    assert outside["free"] > 0.3
+    assert outside["kept"] < 0.05  # measured after the intensity changes and noise: a few sit on the edge
+    spread = {name: np.nanstd(s["centre_col"]) for name, s in stats.items()}
+    assert spread["kept"] > 0.8 * spread["free"] and spread["kept"] > 1.5 * spread["affine"]

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..fidelity import framing_stats
 from ..warps import smooth_field, uniform_draws
 from .base import IMAGE_SIZE, minmax_normalise
 from .heads import HEAD_NAMES, HEADS
@@ -63,6 +64,11 @@ class AnatomyParams:
     #: (0: no fade): the inside bends, the outline keeps the affine's round shape
     elastic_edge_px: float = 0.0
     outline_elastic_frac: float = 0.0  #: a second elastic field on a 3x3 grid, not faded: bends the outline gently
+    #: (low, high) crown ratio (:func:`~mri_inpaint.fidelity.framing_stats` on the warped head) outside
+    #: which an image's elastic field is redrawn, up to ``elastic_redraws`` times, then left out:
+    #: a warp that pinches or flattens the crown is refused (None: every field kept)
+    crown_ratio_range: tuple[float, float] | None = None
+    elastic_redraws: int = 8  #: redraws per image for ``crown_ratio_range``
     gamma_range: tuple[float, float] = (0.95, 1.45)  #: intensity gamma
     curve_jitter: float = 0.06  #: extra random monotone intensity-curve deviation
     bias_field: float = 0.15  #: multiplicative smooth bias amplitude
@@ -163,6 +169,17 @@ def _inside_weight(src: torch.Tensor, grid: torch.Tensor, edge_px: float, tissue
     return (2 * head - 1).clamp(0, 1).permute(0, 2, 3, 1)
 
 
+def _crown_outside(src: torch.Tensor, grid: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
+    """Boolean ``(n,)``: the head sampled on ``grid`` has its crown ratio (whole image, scaled to its
+    maximum, :func:`~mri_inpaint.fidelity.framing_stats`) outside ``bounds`` or none at all."""
+    img = F.avg_pool2d(F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False), 2)
+    img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+    crown = framing_stats(img.numpy(), np.zeros(img.shape[-2:], bool))["crown_ratio"]
+    with np.errstate(invalid="ignore"):
+        inside = (crown >= bounds[0]) & (crown <= bounds[1])
+    return torch.from_numpy(~inside)
+
+
 class AnatomySource:
     """Realistic whole-head sagittal slices from the embedded heads.
 
@@ -261,6 +278,30 @@ class AnatomySource:
         w = (pos - lo.float())[:, None, None]
         return ((1 - w) * slices[first[head] + lo] + w * slices[first[head] + hi])[:, None]
 
+    def _elastic_warp(self, gen: torch.Generator, src: torch.Tensor, grid: torch.Tensor,
+                      extent: torch.Tensor) -> torch.Tensor:
+        """``grid`` plus each image's elastic field; with ``crown_ratio_range``, fields whose warped
+        head has its crown outside the range are redrawn, and left out after the last redraw."""
+        p = self.settings
+        amplitude = p.elastic_frac * 2 / extent[..., None]
+
+        def fields(rows: torch.Tensor) -> torch.Tensor:
+            field = smooth_field(gen, len(rows), 2, p.elastic_knots, grid.shape[1]).permute(0, 2, 3, 1)
+            if p.elastic_edge_px > 0:
+                field = field * _inside_weight(src[rows], grid[rows], p.elastic_edge_px)
+            return amplitude[rows] * field
+
+        rows = torch.arange(len(grid))
+        warped = grid + fields(rows)
+        if p.crown_ratio_range is None:
+            return warped
+        for attempt in range(p.elastic_redraws + 1):
+            rows = rows[_crown_outside(src[rows], warped[rows], p.crown_ratio_range)]
+            if not len(rows):
+                break
+            warped[rows] = grid[rows] + fields(rows) if attempt < p.elastic_redraws else grid[rows]
+        return warped
+
     @torch.no_grad()
     def _batch(self, gen: torch.Generator, n: int) -> torch.Tensor:
         p = self.settings
@@ -292,10 +333,7 @@ class AnatomySource:
         ], 1) / extent  # frame units -> asset units
         hi_res = 2 * IMAGE_SIZE  # render at 2x, then area-downsample (anti-aliasing)
         grid = F.affine_grid(theta, (n, 1, hi_res, hi_res), align_corners=False)
-        elastic = smooth_field(gen, n, 2, p.elastic_knots, hi_res).permute(0, 2, 3, 1)
-        if p.elastic_edge_px > 0:
-            elastic = elastic * _inside_weight(src, grid, p.elastic_edge_px)
-        grid = grid + p.elastic_frac * 2 / extent[..., None] * elastic
+        grid = self._elastic_warp(gen, src, grid, extent)
         if p.outline_elastic_frac > 0:
             outline = smooth_field(gen, n, 2, 3, hi_res).permute(0, 2, 3, 1)
             grid = grid + p.outline_elastic_frac * 2 / extent[..., None] * outline
