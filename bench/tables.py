@@ -252,7 +252,8 @@ def framing_variants() -> str:
 #: length (``bench/results/loho-<name>.json``; ``-rerun``: the same variant run again, for the spread).
 FRAMING_VARIANTS = ("framing-today", "framing-matched", "framing-matched-elastic10", "framing-matched-elastic10-rerun",
                     "framing-matched-elastic15", "elastic10-knots3", "elastic15-knots3", "edge8", "edge10-elastic15",
-                    "edge8-outline03", "final-elastic10", "final-elastic15-knots3", "final-edge8-outline03")
+                    "edge8-outline03", "final-elastic10", "final-elastic15-knots3", "final-edge8-outline03",
+                    "final-crown60-80", "final-elastic15-crown60-80")
 
 
 def framing_loho() -> str:

@@ -148,7 +148,7 @@ def test_framing_variants_measure_each_variant_on_the_same_draw(tmp_path):
     compare_variants(["framing-matched-elastic10", "elastic10-knots3"], 40, test, out)
     sets = json.loads(out.read_text())["sets"]
     assert list(sets) == ["framing-matched-elastic10", "elastic10-knots3"]
-    assert sets["elastic10-knots3"]["anatomy"] == {"elastic_frac": 0.1, "elastic_knots": 3}
+    assert sets["elastic10-knots3"]["anatomy"] == {"elastic_frac": 0.1, "elastic_knots": 3, "crown_ratio_range": None}
     # the smoother field changes the images, so at least one statistic's mean moves
     a, b = (sets[n]["framing"]["stats"] for n in sets)
     assert any(a[k]["mean"] != b[k]["mean"] for k in a)

@@ -100,7 +100,7 @@ def test_a_coarser_elastic_grid_keeps_crowns_rounder():
 
     everything = np.zeros((64, 64), dtype=bool)
     crown = {knots: np.nanmean(framing_stats(
-        AnatomySource(AnatomyParams(elastic_frac=0.2, elastic_knots=knots)).sample(150, seed=4),
+        AnatomySource(AnatomyParams(elastic_frac=0.2, elastic_knots=knots, crown_ratio_range=None)).sample(150, seed=4),
         everything)["crown_ratio"]) for knots in (3, 5)}
     assert crown[3] > crown[5] + 0.05
 
@@ -113,7 +113,8 @@ def _head_masks(images: np.ndarray) -> np.ndarray:
 def test_an_elastic_field_faded_at_the_outline_bends_the_inside_only():
     # Same seed, same draws: the faded field leaves the outline where the affine alone puts it
     # (the unfaded field moves it), yet still moves the brain inside.
-    affine_only, faded, unfaded = (AnatomySource(AnatomyParams(**kw)).sample(64, seed=5) for kw in (
+    free = {"elastic_frac": 0.1, "crown_ratio_range": None}  # every field kept
+    affine_only, faded, unfaded = (AnatomySource(AnatomyParams(**{**free, **kw})).sample(64, seed=5) for kw in (
         {"elastic_frac": 0.0}, {"elastic_edge_px": 8}, {}))
     outline = _head_masks(affine_only)
     moved = {name: (_head_masks(x) != outline).mean() for name, x in (("faded", faded), ("unfaded", unfaded))}
@@ -131,10 +132,12 @@ def test_elastic_fields_that_pinch_the_crown_are_redrawn():
     everything = np.zeros((64, 64), dtype=bool)
     bounds = (0.6, 0.8)
     stats = {name: framing_stats(AnatomySource(AnatomyParams(**kw)).sample(200, seed=6), everything)
-             for name, kw in (("free", {}), ("kept", {"crown_ratio_range": bounds}), ("affine", {"elastic_frac": 0.0}))}
+             for name, kw in (("free", {"crown_ratio_range": None}), ("kept", {"crown_ratio_range": bounds}),
+                              ("affine", {"elastic_frac": 0.0}))}
     outside = {name: np.mean((s["crown_ratio"] < bounds[0]) | (s["crown_ratio"] > bounds[1]))
                for name, s in stats.items()}
     assert outside["free"] > 0.3
-    assert outside["kept"] < 0.05  # measured after the intensity changes and noise: a few sit on the edge
+    # measured after the intensity changes and noise, so a few sit just past the edge
+    assert outside["kept"] < min(0.1, outside["free"] / 5)
     spread = {name: np.nanstd(s["centre_col"]) for name, s in stats.items()}
     assert spread["kept"] > 0.8 * spread["free"] and spread["kept"] > 1.5 * spread["affine"]
