@@ -148,6 +148,16 @@ def _gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return flat.reshape(images.shape)
 
 
+def _sample(src: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``src`` sampled on ``grid`` (bilinear, zero outside), at the grid's resolution."""
+    return F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _render(src: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``src`` sampled on a 2x ``grid``, then area-downsampled to the image size (anti-aliasing)."""
+    return F.avg_pool2d(_sample(src, grid), 2)
+
+
 def filled_head(tissue: torch.Tensor) -> torch.Tensor:
     """The head of boolean tissue maps ``(..., H, W)``: the tissue with its dark inner layers (skull, CSF)
     filled, i.e. every pixel with tissue on all four sides of it."""
@@ -160,7 +170,7 @@ def filled_head(tissue: torch.Tensor) -> torch.Tensor:
 def _inside_weight(src: torch.Tensor, grid: torch.Tensor, edge_px: float, tissue: float = 0.08) -> torch.Tensor:
     """Weight ``(n, H, W, 1)`` on the sampling grid: 0 outside the head and on its outline, rising to 1
     ``edge_px`` pixels (at 64) inside it (the :func:`filled_head`, twice box-blurred, is 0.5 on the outline)."""
-    head = filled_head(F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) > tissue)
+    head = filled_head(_sample(src, grid) > tissue)
     head = head.float()
     size = head.shape[-1]
     radius = max(1, round(edge_px / 2 * size / IMAGE_SIZE))  # two box blurs of this radius span about edge_px
@@ -172,7 +182,7 @@ def _inside_weight(src: torch.Tensor, grid: torch.Tensor, edge_px: float, tissue
 def _crown_outside(src: torch.Tensor, grid: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
     """Boolean ``(n,)``: the head sampled on ``grid`` has its crown ratio (whole image, scaled to its
     maximum, :func:`~mri_inpaint.fidelity.framing_stats`) outside ``bounds`` or none at all."""
-    img = F.avg_pool2d(F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False), 2)
+    img = _render(src, grid)
     img = img / img.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
     crown = framing_stats(img.numpy(), np.zeros(img.shape[-2:], bool))["crown_ratio"]
     with np.errstate(invalid="ignore"):
@@ -337,8 +347,7 @@ class AnatomySource:
         if p.outline_elastic_frac > 0:
             outline = smooth_field(gen, n, 2, 3, hi_res).permute(0, 2, 3, 1)
             grid = grid + p.outline_elastic_frac * 2 / extent[..., None] * outline
-        img = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        img = F.avg_pool2d(img, 2)  # (n,1,64,64)
+        img = _render(src, grid)  # (n,1,64,64)
 
         # Intensity: gamma, a random monotone curve, then a smooth multiplicative bias field.
         gamma = torch.exp(uniform_draws(gen, n, math.log(p.gamma_range[0]), math.log(p.gamma_range[1])))
